@@ -1,0 +1,1 @@
+"""Provers: the reference GKR prover, the baselines and the peer adapters."""

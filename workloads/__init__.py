@@ -1,0 +1,1 @@
+"""Workloads: deterministic float ONNX models with named sizes and their inputs."""

@@ -1,0 +1,422 @@
+"""The ``zkbench`` command: list | run | prove | verify | report.
+
+Exit codes: 0 success; 1 a proof was rejected (``verify``) or a sweep recorded a soundness
+alarm; 2 unusable input (unknown names, bad files, unwritable folders), always as one line on
+stderr naming the problem, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2
+STATEMENT_FORMAT = "zkbench-statement/1"
+
+
+class UsageError(Exception):
+    """Bad input from the user; printed as one line, exit code 2."""
+
+
+class Rejected(Exception):
+    """The proof or statement does not check; printed as one line, exit code 1."""
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _split(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def _writable_dir(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".zkbench-write-probe"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"output folder {path} is not writable: {exc.strerror or exc}") from exc
+    return path
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# ----------------------------------------------------------------------------- list
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from zkbench import registry
+
+    print("provers:")
+    for name in registry.prover_names():
+        prover, reason = registry.prover_status(name)
+        if prover is None:
+            print(f"  {name:18s} unavailable: {reason}")
+            continue
+        caps = prover.capabilities()
+        state = "available" if reason is None else f"unavailable: {reason}"
+        bits = caps.security_bits if caps.security_bits is not None else "-"
+        print(f"  {name:18s} {state}; field {caps.field}; security bits {bits}; "
+              f"zk {'yes' if caps.zk else 'no'}; statement {caps.statement}; "
+              f"backends {', '.join(caps.backends)}")
+    print("workloads:")
+    for name in registry.workload_names():
+        try:
+            w = registry.create_workload(name)
+            quick = ", ".join(w.quick_sizes())
+            print(f"  {name:18s} sizes {', '.join(w.sizes())} (quick: {quick})")
+        except Exception as exc:
+            print(f"  {name:18s} cannot load: {exc.__class__.__name__}: {exc}")
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- run
+
+
+def _sweep_from_args(args: argparse.Namespace) -> Any:
+    from zkbench import registry, suites
+    from zkbench.runner import Limits, Sweep, parse_bytes
+
+    workloads = _split(args.workloads)
+    for w in workloads or []:
+        if w not in registry.workload_names():
+            raise UsageError(f"unknown workload {w!r}; known: "
+                             f"{', '.join(registry.workload_names())}")
+    sizes_by_workload = suites.suite_sizes(args.suite, workloads)
+    wanted = _split(args.sizes)
+    if wanted:
+        known = {w: list(registry.create_workload(w).sizes()) for w in sizes_by_workload}
+        for size in wanted:
+            if not any(size in sizes for sizes in known.values()):
+                listing = "; ".join(f"{w}: {', '.join(s)}" for w, s in known.items())
+                raise UsageError(f"no selected workload has size {size!r} ({listing})")
+        sizes_by_workload = {w: [s for s in wanted if s in sizes] for w, sizes in known.items()}
+        sizes_by_workload = {w: v for w, v in sizes_by_workload.items() if v}
+
+    provers = _split(args.provers)
+    if provers is None:
+        provers = [p for p in registry.prover_names() if registry.prover_status(p)[1] is None]
+    for p in provers:
+        if p not in registry.prover_names():
+            raise UsageError(f"unknown prover {p!r}; known: {', '.join(registry.prover_names())}")
+    if args.repeat < 1:
+        raise UsageError(f"--repeat must be at least 1, got {args.repeat}")
+    if args.timeout <= 0:
+        raise UsageError(f"--timeout must be positive, got {args.timeout}")
+    try:
+        mem = parse_bytes(args.mem_limit)
+    except ValueError as exc:
+        raise UsageError(f"--mem-limit: {exc}") from None
+    return Sweep(provers=provers, sizes=sizes_by_workload, backends=_split(args.backend) or ["cpu"],
+                 repeat=args.repeat, seed=args.seed, quant_bits=args.quant_bits,
+                 limits=Limits(timeout_s=args.timeout, mem_limit_bytes=mem))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from zkbench import plots, report
+    from zkbench.results import load, write_parquet
+    from zkbench.runner import run_sweep
+
+    sweep = _sweep_from_args(args)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = Path(args.out) if args.out else Path("runs") / f"{args.suite}-{stamp}"
+    _writable_dir(out)
+    results = out / "results.jsonl"
+    if results.exists() and not args.resume:
+        raise UsageError(f"{results} already holds results: pass --resume to continue that "
+                         f"sweep, or choose another --out")
+    cells = sweep.cells()
+    if not args.quiet:
+        print(f"zkbench: {len(cells)} cells ({', '.join(sweep.provers)} x "
+              f"{sum(len(v) for v in sweep.sizes.values())} sizes x {sweep.repeat} repeats) "
+              f"-> {out}", file=sys.stderr)
+    started = time.monotonic()
+
+    def progress(i: int, n: int, cell: Any, rows: list[dict[str, Any]] | None) -> None:
+        if args.quiet or rows is None:
+            return
+        elapsed = time.monotonic() - started
+        eta = elapsed / i * (n - i) if i else 0.0
+        status = next((r["status"] for r in rows if r["status"] != "ok"), "ok")
+        prove = next((r["wall_s"] for r in rows if r["stage"] == "prove" and r["status"] == "ok"),
+                     None)
+        detail = f"prove {prove:.3g} s" if prove is not None else rows[-1].get("status_reason", "")
+        print(f"[{i}/{n}] {cell.prover} {cell.workload} {cell.size} {cell.backend} "
+              f"r{cell.repeat}: {status} {detail} (elapsed {elapsed:.0f} s, eta {eta:.0f} s)",
+              file=sys.stderr, flush=True)
+
+    run_sweep(sweep, out, resume=args.resume, progress=progress)
+    df = load(results)
+    write_parquet(df, out / "results.parquet")
+    report.write_markdown(df, out)
+    figure = plots.prove_time(df, out)
+    print(report.markdown_table(df))
+    alarms = report.soundness_alarms(df)
+    for alarm in alarms:
+        print(f"zkbench: {alarm}", file=sys.stderr)
+    print(f"\nresults: {results} and {out / 'results.parquet'}; report: {out / 'report.md'}; "
+          f"figure: {figure}")
+    return EXIT_REJECTED if alarms else EXIT_OK
+
+
+# ----------------------------------------------------------------------------- prove / verify
+
+
+def _statement_context(prover_name: str, workload_name: str, size: str, seed: int,
+                       quant_bits: int, backend: str) -> dict[str, Any]:
+    """Everything a statement is derived from: prover, models, quantized input."""
+    from provers.base import Unsupported
+    from workloads.base import UnknownSize, check_size
+    from zkbench import graph, registry
+    from zkbench.cell import inputs_for
+    from zkbench.quantize import quantize
+
+    try:
+        workload = registry.create_workload(workload_name)
+        check_size(workload, size)
+        prover = registry.create_prover(prover_name, backend)
+    except (registry.UnknownName, UnknownSize) as exc:
+        raise UsageError(str(exc)) from None
+    reason = prover.available()
+    if reason:
+        raise UsageError(f"prover {prover_name!r} is unavailable here: {reason}")
+    fmodel = workload.model(size)
+    x, calibration = inputs_for(workload, size, seed)
+    qmodel = quantize(fmodel, calibration, bits=quant_bits, output_kind=workload.output_kind)
+    reason = prover.skip_reason(qmodel, size, backend)
+    if reason:
+        raise UsageError(f"prover {prover_name!r} cannot prove {workload_name} {size}: {reason}")
+    xq = qmodel.quantize_input(x)
+    return {"prover": prover, "qmodel": qmodel, "input": xq, "model_sha256": graph.digest(fmodel),
+            "input_sha256": _sha256(np.ascontiguousarray(xq, "<i8").tobytes()),
+            "unsupported": Unsupported}
+
+
+def cmd_prove(args: argparse.Namespace) -> int:
+    from zkbench.types import Proof
+
+    out = _writable_dir(Path(args.out))
+    ctx = _statement_context(args.prover, args.workload, args.size, args.seed, args.quant_bits,
+                             args.backend)
+    prover = ctx["prover"]
+    try:
+        artifact = prover.compile(ctx["qmodel"], out)
+        keys = prover.setup(artifact)
+        witness = prover.witness(artifact, ctx["input"])
+        proof: Proof = prover.prove(artifact, keys, witness)
+    except ctx["unsupported"] as exc:
+        raise UsageError(f"prover {args.prover!r}: {exc}") from None
+    output = np.asarray(proof.statement.output, dtype=np.int64)
+    statement = {
+        "format": STATEMENT_FORMAT, "prover": args.prover, "prover_version": prover.version(),
+        "backend": args.backend, "workload": args.workload, "size": args.size, "seed": args.seed,
+        "quant_bits": args.quant_bits, "model_sha256": ctx["model_sha256"],
+        "input_sha256": ctx["input_sha256"], "output_shape": list(output.shape),
+        "output": output.reshape(-1).tolist(), "proof_sha256": _sha256(proof.data),
+    }
+    _atomic_write(out / "proof.bin", proof.data)
+    _atomic_write(out / "statement.json", json.dumps(statement, indent=1).encode())
+    print(f"wrote {out / 'proof.bin'} ({len(proof.data)} bytes) and {out / 'statement.json'}")
+    return EXIT_OK
+
+
+def _read_statement(folder: Path) -> tuple[dict[str, Any], bytes]:
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: no such proof folder")
+    try:
+        statement = json.loads((folder / "statement.json").read_text())
+    except FileNotFoundError:
+        raise UsageError(f"{folder / 'statement.json'}: missing") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{folder / 'statement.json'}: not valid JSON ({exc})") from None
+    try:
+        data = (folder / "proof.bin").read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{folder / 'proof.bin'}: missing") from None
+    if not isinstance(statement, dict) or statement.get("format") != STATEMENT_FORMAT:
+        raise UsageError(f"{folder / 'statement.json'}: not a {STATEMENT_FORMAT} statement")
+    fields = {"prover": str, "backend": str, "workload": str, "size": str, "seed": int,
+              "quant_bits": int, "model_sha256": str, "input_sha256": str, "output_shape": list,
+              "output": list}
+    for name, kind in fields.items():
+        if not isinstance(statement.get(name), kind) or isinstance(statement.get(name), bool):
+            raise UsageError(f"{folder / 'statement.json'}: field {name!r} missing or not "
+                             f"a {kind.__name__}")
+    return statement, data
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from provers.base import ProofRejected
+    from zkbench.types import Proof, Statement
+
+    folder = Path(args.proof_dir)
+    st, data = _read_statement(folder)
+    try:
+        output = np.asarray(st["output"], dtype=np.int64)
+        shape = tuple(int(d) for d in st["output_shape"])
+        output = output.reshape(shape)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise Rejected(f"statement's output does not match its output_shape: {exc}") from None
+    ctx = _statement_context(st["prover"], st["workload"], st["size"], st["seed"],
+                             st["quant_bits"], st["backend"])
+    if ctx["model_sha256"] != st["model_sha256"]:
+        raise Rejected(f"model digest differs: the statement's model is not {st['workload']} "
+                       f"{st['size']} as this zkbench builds it")
+    if ctx["input_sha256"] != st["input_sha256"]:
+        raise Rejected(f"input digest differs: seed {st['seed']} does not give the statement's "
+                       f"input")
+    prover, qmodel = ctx["prover"], ctx["qmodel"]
+    if shape != tuple(qmodel.output_shape) and st["prover"] != "null":
+        raise Rejected(f"output shape {shape} is not the model's {tuple(qmodel.output_shape)}")
+    artifact = prover.compile(qmodel, folder)
+    keys = prover.setup(artifact)
+    proof = Proof(data=data, statement=Statement(input=ctx["input"], output=output))
+    try:
+        accepted = prover.verify(artifact, keys, proof)
+    except ProofRejected as exc:
+        raise Rejected(str(exc)) from None
+    if accepted is not True:
+        raise Rejected(f"verifier returned {accepted!r}")
+    print(f"accepted: {st['prover']} proof of {st['workload']} {st['size']} (seed {st['seed']})")
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from zkbench import plots, report
+    from zkbench.results import load
+
+    df = load(Path(args.results))
+    out = _writable_dir(Path(args.out))
+    path = report.write_markdown(df, out)
+    figure = plots.prove_time(df, out)
+    print(report.markdown_table(df))
+    print(f"\nreport: {path}; figure: {figure}")
+    return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="zkbench",
+        description="Benchmark zero-knowledge ML provers side by side: proving and verifying "
+                    "time, peak memory, proof size, fidelity, and whether tampered proofs are "
+                    "rejected.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("list", help="list provers (availability, field, security, backends) "
+                                    "and workloads (sizes)",
+                       description="List every registered prover and workload.")
+    s.set_defaults(func=cmd_list)
+
+    s = sub.add_parser("run", help="run a sweep and write results, a report and a figure",
+                       description="Run a sweep of cells (prover x workload x size x backend x "
+                                   "repeat), each in its own subprocess with a timeout and a "
+                                   "memory cap. Rows are appended to OUT/results.jsonl as each "
+                                   "cell finishes; OUT/results.parquet, OUT/report.md and a "
+                                   "figure are written at the end.")
+    s.add_argument("--provers", help="comma-separated provers (default: every available one)")
+    s.add_argument("--workloads", help="comma-separated workloads (default: all)")
+    s.add_argument("--sizes", help="comma-separated named sizes, e.g. n=16,n=256 "
+                                   "(default: the suite's)")
+    s.add_argument("--suite", default="quick", help="named suite: quick (default) or full")
+    s.add_argument("--backend", default="cpu", help="comma-separated backends (default: cpu)")
+    s.add_argument("--repeat", type=int, default=1, help="repeats per cell (default: 1)")
+    s.add_argument("--seed", type=int, default=0, help="input seed (default: 0)")
+    s.add_argument("--quant-bits", type=int, default=8, help="integer width (default: 8)")
+    s.add_argument("--timeout", type=float, default=600.0,
+                   help="wall-clock limit per cell in seconds (default: 600)")
+    s.add_argument("--mem-limit", default="8G", help="memory cap per cell (default: 8G)")
+    s.add_argument("--out", help="output folder (default: runs/SUITE-TIMESTAMP)")
+    s.add_argument("--resume", action="store_true",
+                   help="continue a sweep in --out, skipping cells already finished")
+    s.add_argument("--quiet", action="store_true", help="no progress lines")
+    s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("prove", help="prove one statement; write proof.bin and statement.json",
+                       description="Prove one (prover, workload, size, seed) statement in this "
+                                   "process and write OUT/proof.bin and OUT/statement.json.")
+    s.add_argument("--prover", required=True)
+    s.add_argument("--workload", required=True)
+    s.add_argument("--size", required=True)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--backend", default="cpu")
+    s.add_argument("--quant-bits", type=int, default=8)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_prove)
+
+    s = sub.add_parser("verify", help="verify a folder written by `zkbench prove`",
+                       description="Re-derive the model and input from DIR/statement.json and "
+                                   "verify DIR/proof.bin. Exit 0 accepted, 1 rejected (reason "
+                                   "on stderr), 2 unusable input.")
+    s.add_argument("proof_dir", metavar="DIR")
+    s.set_defaults(func=cmd_verify)
+
+    s = sub.add_parser("report", help="summarise a results file into a markdown report",
+                       description="Write OUT/report.md (medians and spread over repeats) and a "
+                                   "figure from RESULTS (results.jsonl, results.parquet or "
+                                   "their folder).")
+    s.add_argument("results", metavar="RESULTS")
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=cmd_report)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from provers.base import ProverError
+    from workloads.base import UnknownSize
+    from zkbench.graph import ModelError
+    from zkbench.quantize import QuantizationError
+    from zkbench.registry import UnknownName
+    from zkbench.results.schema import SchemaError
+    from zkbench.results.store import StoreError
+    from zkbench.suites import UnknownSuite
+
+    try:
+        return args.func(args)
+    except Rejected as exc:
+        print(f"zkbench: rejected: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    except (UsageError, UnknownName, UnknownSize, UnknownSuite, ModelError, QuantizationError,
+            StoreError, SchemaError, FileExistsError) as exc:
+        print(f"zkbench: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ProverError as exc:
+        print(f"zkbench: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("zkbench: interrupted; finished cells are kept (use --resume)", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug, still one line; ZKBENCH_DEBUG=1 shows the traceback
+        if os.environ.get("ZKBENCH_DEBUG"):
+            raise
+        print(f"zkbench: internal error: {exc.__class__.__name__}: {exc} "
+              f"(set ZKBENCH_DEBUG=1 for the traceback)", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
