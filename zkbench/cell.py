@@ -116,6 +116,9 @@ def run(spec: dict[str, Any], emit: Emit) -> None:
             emit({"event": "stage_end", "stage": str(stage), "wall_s": m.wall_s,
                   "cpu_s": m.cpu_s, "peak_rss_bytes": m.peak_rss_bytes,
                   "peak_gpu_bytes": m.peak_gpu_bytes})
+            if stage == "compile" and hasattr(prover, "security_bits"):
+                # The circuit's own soundness figure, finer than the capability's floor.
+                emit({"event": "info", "security_bits": prover.security_bits(state[stage])})
         artifact, keys, proof = state["compile"], state["setup"], state["prove"]
         verified, verify_reason = state["verify"]
         rejected, tamper_reason = tamper_check(prover, artifact, keys, proof, cell.seed)

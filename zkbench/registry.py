@@ -14,6 +14,7 @@ from typing import Any
 PROVERS: dict[str, str] = {
     "null": "provers.null:NullProver",
     "plain": "provers.plain:PlainProver",
+    "gkr": "provers.gkr.adapter:GkrProver",
 }
 
 WORKLOADS: dict[str, str] = {

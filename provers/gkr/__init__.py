@@ -1,0 +1,1 @@
+"""The reference GKR prover: BabyBear field, multilinear extensions, Fiat-Shamir, sumcheck."""
