@@ -164,3 +164,21 @@ def test_report_names_a_corrupt_line(tmp_path):
     bad.write_text('{"a": 1}\nnot json\n{"b": 2}\n')
     line = one_clean_line(zk("report", str(bad), "--out", str(tmp_path / "rep")), 2)
     assert "line 2" in line
+
+
+def test_gkr_prove_verify_round_trip_and_tampering(tmp_path):
+    out = tmp_path / "gkr"
+    r = zk("prove", "--prover", "gkr", "--workload", "matmul", "--size", "n=32", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert zk("verify", str(out)).returncode == 0
+    data = (out / "proof.bin").read_bytes()
+    for pos in (0, 8, len(data) // 2, len(data) - 1):
+        bad = bytearray(data)
+        bad[pos] ^= 0x04
+        (out / "proof.bin").write_bytes(bytes(bad))
+        one_clean_line(zk("verify", str(out)), 1)
+    (out / "proof.bin").write_bytes(data)
+    st = json.loads((out / "statement.json").read_text())
+    st["output"][0] -= 1
+    (out / "statement.json").write_text(json.dumps(st))
+    assert "rejected" in one_clean_line(zk("verify", str(out)), 1)

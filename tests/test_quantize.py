@@ -2,31 +2,11 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from tests.onnx_models import mlp_model
 from workloads.matmul import MatMul
 from zkbench import graph
 from zkbench.qmodel import matmul_exact, rescale
 from zkbench.quantize import QuantizationError, fidelity, quantize, scale_exponent
-
-
-def _mlp(rng, dims=(16, 32, 10)):
-    nodes, inits = [], []
-    prev = "x"
-    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
-        w = rng.normal(0, 1 / np.sqrt(a), (b, a)).astype(np.float32)
-        bias = rng.normal(0, 0.1, b).astype(np.float32)
-        inits += [numpy_helper.from_array(w, f"w{i}"), numpy_helper.from_array(bias, f"b{i}")]
-        out = f"h{i}" if i < len(dims) - 2 else "y"
-        nodes.append(helper.make_node("Gemm", [prev, f"w{i}", f"b{i}"], [f"g{i}" if out != "y"
-                                      else "y"], name=f"gemm{i}", transB=1))
-        if out != "y":
-            nodes.append(helper.make_node("Relu", [f"g{i}"], [out], name=f"relu{i}"))
-        prev = out
-    g = helper.make_graph(nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT,
-                          [1, dims[0]])], [helper.make_tensor_value_info("y", TensorProto.FLOAT,
-                          [1, dims[-1]])], inits)
-    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    return model
 
 
 def test_scale_exponent_fits_the_range():
@@ -53,7 +33,7 @@ def test_matmul_integer_inference_is_exact_and_close_to_float():
 
 def test_mlp_gets_rescales_and_keeps_top1():
     rng = np.random.default_rng(0)
-    model = _mlp(rng)
+    model = mlp_model(rng)
     xs = rng.normal(0, 1, (64, 1, 16)).astype(np.float32)
     q = quantize(model, xs[:32], output_kind="scores")
     assert [n.op for n in q.nodes].count("rescale") == 1
@@ -93,3 +73,28 @@ def test_fidelity_top1():
     f = fidelity(ref, got, "scores")
     assert f.top1_agree == 0.5
     assert f.max_abs_err == pytest.approx(0.7)
+
+
+def test_rearrange_and_mul_match_onnxruntime():
+    rng = np.random.default_rng(3)
+    w = rng.normal(0, 0.3, (6, 8)).astype(np.float32)
+    g = helper.make_graph(
+        [helper.make_node("Transpose", ["x"], ["xt"], name="t", perm=[1, 0]),
+         helper.make_node("Reshape", ["xt", "shape"], ["xr"], name="r"),
+         helper.make_node("Mul", ["xr", "xr"], ["sq"], name="m"),
+         helper.make_node("MatMul", ["sq", "w"], ["mm"], name="mm"),
+         helper.make_node("Flatten", ["mm"], ["y"], name="f", axis=0)],
+        "rearrange", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16])],
+        [numpy_helper.from_array(np.array([2, 6], np.int64), "shape"),
+         numpy_helper.from_array(w, "w")])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    xs = rng.uniform(-1, 1, (8, 3, 4)).astype(np.float32)
+    q = quantize(model, xs)
+    assert [n.op for n in q.nodes].count("rearrange") == 3
+    for x in xs[:3]:
+        got = q.dequantize_output(q.output(q.quantize_input(x)))
+        ref = graph.run_float(model, x)
+        assert got.shape == ref.shape
+        assert np.max(np.abs(got - ref)) < 0.1

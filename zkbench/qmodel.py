@@ -7,6 +7,9 @@ that a circuit can prove). Ops:
 - ``matmul``  C = A @ B (exact; either side a constant or an activation)
 - ``add``     C = A + B with equal scales (B may broadcast over leading axes, e.g. a bias)
 - ``mulconst`` C = A * c for an integer constant c (aligns scales exactly)
+- ``mul``     C = A * B elementwise, same shapes (scale s_a + s_b)
+- ``rearrange`` C = A.flat[index] with a fixed integer ``index`` array of C's shape, -1 giving 0:
+  reshape, flatten, transpose, im2col and pooling windows are all this op
 - ``relu``    C = max(A, 0)
 - ``rescale`` C = floor((A + 2**(s-1)) / 2**s), round-half-up division by 2**s
 
@@ -24,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-OPS = frozenset({"matmul", "add", "mulconst", "relu", "rescale"})
+OPS = frozenset({"matmul", "add", "mulconst", "mul", "relu", "rescale", "rearrange"})
 EXACT_FLOAT64 = 2**53
 
 
@@ -36,7 +39,8 @@ class QNode:
     inputs: tuple[str, ...]
     output: str
     name: str = ""
-    attrs: dict[str, int] = field(default_factory=dict)
+    attrs: dict[str, Any] = field(default_factory=dict)
+    """Integers, or (``rearrange``'s ``index``) an int64 array."""
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,8 @@ class QuantizedModel:
             if node.op == "matmul":
                 b = shapes[node.inputs[1]]
                 shapes[node.output] = (*a[:-1], b[-1])
+            elif node.op == "rearrange":
+                shapes[node.output] = tuple(node.attrs["index"].shape)
             elif node.op == "add":
                 shapes[node.output] = tuple(np.broadcast_shapes(a, shapes[node.inputs[1]]))
             else:
@@ -118,10 +124,16 @@ class QuantizedModel:
             "output": self.output_name,
             "bits": self.bits,
             "scale_bits": dict(sorted(self.scale_bits.items())),
-            "nodes": [[n.op, list(n.inputs), n.output, dict(sorted(n.attrs.items()))]
+            "nodes": [[n.op, list(n.inputs), n.output,
+                       {k: v for k, v in sorted(n.attrs.items()) if not isinstance(v, np.ndarray)}]
                       for n in self.nodes],
         }
         h.update(json.dumps(header, sort_keys=True).encode())
+        for n in self.nodes:
+            for key, value in sorted(n.attrs.items()):
+                if isinstance(value, np.ndarray):
+                    arr = np.ascontiguousarray(value, dtype=np.int64)
+                    h.update(f"{n.output}/{key}{arr.shape}".encode() + arr.tobytes())
         for name in sorted(self.constants):
             arr = np.ascontiguousarray(self.constants[name], dtype=np.int64)
             h.update(name.encode() + b"\0" + repr(arr.shape).encode() + arr.tobytes())
@@ -134,6 +146,12 @@ def matmul_exact(a: np.ndarray, b: np.ndarray, bound_a: int, bound_b: int) -> np
     if k * bound_a * bound_b < EXACT_FLOAT64:
         return np.matmul(a.astype(np.float64), b.astype(np.float64)).astype(np.int64)
     return np.matmul(a.astype(np.int64), b.astype(np.int64))
+
+
+def gather(x: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """x.flat[index] with -1 -> 0."""
+    flat = np.concatenate([np.asarray(x).reshape(-1), np.zeros(1, dtype=np.int64)])
+    return flat[np.where(index < 0, flat.size - 1, index)]
 
 
 def rescale(x: np.ndarray, shift: int) -> np.ndarray:
@@ -150,6 +168,10 @@ def _apply(node: QNode, args: list[np.ndarray], bounds: list[int]) -> np.ndarray
         return args[0] + args[1]
     if node.op == "mulconst":
         return args[0] * node.attrs["c"]
+    if node.op == "mul":
+        return args[0] * args[1]
+    if node.op == "rearrange":
+        return gather(args[0], node.attrs["index"])
     if node.op == "relu":
         return np.maximum(args[0], 0)
     if node.op == "rescale":

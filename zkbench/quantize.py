@@ -20,7 +20,8 @@ from onnx import numpy_helper
 
 from zkbench.qmodel import QNode, QuantizedModel
 
-SUPPORTED_ONNX_OPS = ("MatMul", "Gemm", "Add", "Relu", "Identity")
+SUPPORTED_ONNX_OPS = ("MatMul", "Gemm", "Add", "Mul", "Relu", "Identity", "Reshape", "Flatten",
+                      "Transpose")
 MATRIX_OPS = ("matmul",)
 
 
@@ -71,7 +72,7 @@ def quantize(
     # A calibration batch (one more leading axis) sets scales from many inputs at once.
     input_shape = x.shape[1:] if x.ndim == len(declared) + 1 else x.shape
 
-    b = _Builder(bits, init)
+    b = _Builder(bits, init, batched=x.ndim == len(declared) + 1)
     b.add_input(input_name, x)
     for node in graph.node:
         b.add_onnx_node(node)
@@ -98,7 +99,9 @@ def quantize(
 class _Builder:
     """Walks the ONNX graph once, emitting integer nodes and a float64 shadow for calibration."""
 
-    def __init__(self, bits: int, init: dict[str, np.ndarray]) -> None:
+    def __init__(self, bits: int, init: dict[str, np.ndarray], batched: bool) -> None:
+        self.batched = batched
+        """Activations' float shadows carry a leading calibration-batch axis."""
         self.bits = bits
         self.limit = 2 ** (bits - 1) - 1
         self.init = init
@@ -181,6 +184,43 @@ class _Builder:
             self.gemm(node, attrs, out)
         elif op == "Add":
             self.add(node, node.input[0], node.input[1], out)
+        elif op == "Mul":
+            a, b = self.operand(node.input[0], node), self.operand(node.input[1], node)
+            if self.sample_shape(a) != self.sample_shape(b):
+                raise QuantizationError(f"node {node.name!r} (Mul): broadcasting "
+                                        f"{self.sample_shape(a)} x {self.sample_shape(b)}")
+            self.emit("mul", (a, b), out, node.name, self.scale[a] + self.scale[b],
+                      self.bound[a] * self.bound[b], self.float[a] * self.float[b])
+        elif op in ("Reshape", "Flatten", "Transpose"):
+            self.rearrange(node, attrs, out)
+
+    def sample_shape(self, name: str) -> tuple[int, ...]:
+        """A tensor's shape for one input (without the calibration batch axis)."""
+        shape = self.float[name].shape
+        return shape[1:] if self.batched and name not in self.constants else shape
+
+    def rearrange(self, node: onnx.NodeProto, attrs: dict, out: str) -> None:
+        """Reshape, Flatten and Transpose as a fixed index map over the flattened input."""
+        a = self.operand(node.input[0], node)
+        value = self.float[a]
+        sample = self.sample_shape(a)
+        positions = np.arange(int(np.prod(sample)), dtype=np.int64).reshape(sample)
+        if node.op_type == "Reshape":
+            shape_name = self.resolve(node.input[1])
+            if shape_name not in self.init:
+                raise QuantizationError(f"node {node.name!r} (Reshape): shape is not a constant")
+            target = [int(d) for d in self.init[shape_name]]
+            target = [sample[i] if d == 0 else d for i, d in enumerate(target)]
+            index = positions.reshape(target)
+        elif node.op_type == "Flatten":
+            axis = int(attrs.get("axis", 1)) % max(len(sample), 1)
+            index = positions.reshape(int(np.prod(sample[:axis])), -1)
+        else:
+            index = positions.transpose(attrs.get("perm") or None)
+        lead = value.shape[: value.ndim - len(sample)]
+        shadow = value.reshape(*lead, -1)[..., index]
+        self.emit("rearrange", (a,), out, node.name, self.scale[a], self.bound[a], shadow,
+                  index=np.ascontiguousarray(index))
 
     def matmul(self, node: onnx.NodeProto, a_name: str, b_name: str, out: str,
                transpose_b: bool = False) -> str:

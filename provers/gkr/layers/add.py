@@ -1,0 +1,51 @@
+"""Addition, and the broadcast of a bias over rows (PROTOCOL.md "add").
+
+Z = X + Y: the prover sends X~(z) and Y~(z); the verifier checks they add up to the claim.
+Z[i, l] = X[i, l] + bias[l] for the m true rows: Z~(z_i, z_l) = X~(z) + bias~(z_l) * S(z_i)
+with S(z_i) = sum_{i < m} eq(z_i, i), which the verifier computes itself, so padding rows
+stay zero. No sumcheck, no soundness error beyond the claims' own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from provers.gkr import field as F
+from provers.gkr import mle
+from provers.gkr import tensor as T
+from provers.gkr.circuit import Add, AddBias
+from provers.gkr.claim import Claim
+from provers.gkr.errors import ClaimMismatch
+
+
+def _points(layer, claim: Claim, out_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(layer, AddBias):
+        row_vars = mle.log2_exact(out_shape[0])
+        return claim.point, claim.point[:, row_vars:]
+    return claim.point, claim.point
+
+
+def prove(layer: Add | AddBias, claim: Claim, values: dict[str, np.ndarray], tensors,
+          channel) -> list[Claim]:
+    x, y = values[layer.inputs[0]], values[layer.inputs[1]]
+    zx, zy = _points(layer, claim, values[layer.out].shape)
+    ex, ey = T.evaluate(x, zx), T.evaluate(y, zy)
+    channel.send_ext(f"{layer.kind}/{layer.out}/evals", np.stack([ex, ey], axis=1))
+    return [Claim(layer.inputs[0], zx, ex), Claim(layer.inputs[1], zy, ey)]
+
+
+def verify(layer: Add | AddBias, claim: Claim, tensors, channel) -> list[Claim]:
+    out_shape = tensors[layer.out].padded
+    zx, zy = _points(layer, claim, out_shape)
+    evals = channel.recv_ext(f"{layer.kind}/{layer.out}/evals", 2)
+    ex, ey = evals[:, 0].copy(), evals[:, 1].copy()
+    if isinstance(layer, AddBias):
+        row_vars = mle.log2_exact(out_shape[0])
+        eq_rows = mle.eq_table(claim.point[:, :row_vars])
+        rows_sum = F.ext_sum_all(eq_rows[:, :layer.rows])
+        expected = F.ext_add(ex, F.ext_mul(ey, rows_sum))
+    else:
+        expected = F.ext_add(ex, ey)
+    if not F.ext_eq(expected, claim.value):
+        raise ClaimMismatch(f"{layer.kind} layer {layer.out!r}")
+    return [Claim(layer.inputs[0], zx, ex), Claim(layer.inputs[1], zy, ey)]

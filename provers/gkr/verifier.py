@@ -1,0 +1,70 @@
+"""The GKR verifier. It imports nothing from provers/gkr/prover.py (a test checks this).
+
+Replays the transcript from the statement, checks every layer's reduction (layers/*.verify),
+merges multiple claims, and finally evaluates the public leaves (input, weights and, in this
+version sent in the clear, the advice) itself, in time linear in their size (PROTOCOL.md,
+Flow step 5). Every failure raises a ProofRejected subclass naming the check and the layer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from provers.base import ProofRejected
+from provers.gkr import field as F
+from provers.gkr import tensor as T
+from provers.gkr.channel import VerifierChannel
+from provers.gkr.circuit import Circuit
+from provers.gkr.claim import Claim, verify_merge
+from provers.gkr.errors import LeafMismatch
+from provers.gkr.layers import REDUCTIONS
+from provers.gkr.statement import absorb_output, bind_prefix
+
+
+def _padded(circuit: Circuit, name: str, value: np.ndarray, what: str) -> np.ndarray:
+    info = circuit.tensors[name]
+    value = np.asarray(value)
+    if value.shape != info.shape:
+        raise ProofRejected(f"{what} has shape {value.shape}, the circuit's is {info.shape}")
+    if value.size and int(np.abs(value.astype(np.int64)).max()) >= F.P // 2:
+        raise ProofRejected(f"{what} has entries outside the field's signed range")
+    return T.pad(value.astype(np.int64), info.padded)
+
+
+def _advice(circuit: Circuit, name: str, channel: VerifierChannel) -> np.ndarray:
+    """Advice from the proof as signed integers; its padding must be zero."""
+    info = circuit.tensors[name]
+    values = F.decode(channel.recv_base(f"advice/{name}", info.size)).reshape(info.padded)
+    if not np.array_equal(T.pad(values[tuple(slice(0, s) for s in info.shape)], info.padded),
+                          values):
+        raise ProofRejected(f"advice {name!r} is nonzero on padding entries")
+    return values
+
+
+def verify(circuit: Circuit, x: np.ndarray, y: np.ndarray, proof: bytes,
+           omit: frozenset[str] = frozenset()) -> bool:
+    """True, or raises ProofRejected (MalformedProof, SumcheckFailed, ClaimMismatch,
+    LeafMismatch). ``omit`` weakens the transcript for Fiat-Shamir attack tests only."""
+    xp = _padded(circuit, circuit.input, x, "public input")
+    yp = _padded(circuit, circuit.output, y, "public output")
+    channel = VerifierChannel(bind_prefix(circuit, xp, omit), proof)
+    advice = {name: _advice(circuit, name, channel) for name in circuit.advice()}
+    absorb_output(channel.transcript, yp, omit)
+    out = circuit.tensors[circuit.output]
+    z = channel.challenges("output/point", out.num_vars)
+    claims: dict[str, list[Claim]] = {out.name: [Claim(out.name, z, T.evaluate(yp, z))]}
+    for layer in reversed(circuit.layers):
+        pending = claims.pop(layer.out)
+        claim = (pending[0] if len(pending) == 1 else
+                 verify_merge(pending, circuit.tensors[layer.out].num_vars, channel))
+        for new in REDUCTIONS[layer.kind].verify(layer, claim, circuit.tensors, channel):
+            claims.setdefault(new.tensor, []).append(new)
+    channel.finish()
+    leaves = {circuit.input: xp, **circuit.weights, **advice}
+    for name, pending in claims.items():
+        if name not in leaves:
+            raise ProofRejected(f"claims left on tensor {name!r}, which is not a public leaf")
+        for claim in pending:
+            if not F.ext_eq(T.evaluate(leaves[name], claim.point), claim.value):
+                raise LeafMismatch(name)
+    return True
