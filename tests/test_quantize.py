@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from tests.onnx_models import mlp_model
+from tests.onnx_models import mlp_model, small_cnn, small_tree
 from workloads.matmul import MatMul
 from zkbench import graph
 from zkbench.qmodel import matmul_exact, rescale
@@ -98,3 +98,42 @@ def test_rearrange_and_mul_match_onnxruntime():
         ref = graph.run_float(model, x)
         assert got.shape == ref.shape
         assert np.max(np.abs(got - ref)) < 0.1
+
+
+def test_cnn_with_conv_and_maxpool_tracks_float():
+    rng = np.random.default_rng(0)
+    model = small_cnn(rng)
+    xs = rng.uniform(0, 1, (24, 1, 1, 8, 8)).astype(np.float32)
+    q = quantize(model, xs[:8], output_kind="scores")
+    ops = [n.op for n in q.nodes]
+    assert ops.count("matmul") == 3 and "rearrange" in ops and "relu" in ops
+    agree = []
+    for x in xs[8:]:
+        got = q.dequantize_output(q.output(q.quantize_input(x)))
+        ref = graph.run_float(model, x)
+        assert np.max(np.abs(got.reshape(ref.shape) - ref)) < 0.15
+        agree.append(np.argmax(got) == np.argmax(ref))
+    assert np.mean(agree) >= 0.8
+
+
+def test_deep_mlp_is_saturated_so_bounds_stay_small():
+    rng = np.random.default_rng(1)
+    model = mlp_model(rng, dims=(32, 64, 64, 64, 64, 10))
+    q = quantize(model, rng.normal(0, 1, (16, 1, 32)).astype(np.float32), output_kind="scores")
+    # every matmul input is within the int8 range, whatever the input
+    for node in q.nodes:
+        if node.op == "matmul":
+            assert q.bounds[node.inputs[0]] <= 127, node
+    assert max(q.bounds.values()) < 2**29
+
+
+def test_tree_comparisons_are_exact():
+    model = small_tree()
+    rng = np.random.default_rng(2)
+    xs = rng.uniform(-1, 1, (16, 4, 3)).astype(np.float32)
+    xs[0, 0] = [0.5, -0.25, 0.125]  # exactly on the thresholds: Less is strict
+    q = quantize(model, xs, output_kind="scores")
+    assert "sign" in {n.op for n in q.nodes}
+    for x in xs:
+        got = q.dequantize_output(q.output(q.quantize_input(x)))
+        assert np.max(np.abs(got - graph.run_float(model, x))) < 1e-2

@@ -10,7 +10,9 @@ that a circuit can prove). Ops:
 - ``mul``     C = A * B elementwise, same shapes (scale s_a + s_b)
 - ``rearrange`` C = A.flat[index] with a fixed integer ``index`` array of C's shape, -1 giving 0:
   reshape, flatten, transpose, im2col and pooling windows are all this op
+- ``addconst`` C = A + c for an integer constant c
 - ``relu``    C = max(A, 0)
+- ``sign``    C = [A > 0] (1 or 0): comparisons
 - ``rescale`` C = floor((A + 2**(s-1)) / 2**s), round-half-up division by 2**s
 
 ``run`` is the reference inference: the ``plain`` prover's work and every prover's oracle. It uses
@@ -27,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-OPS = frozenset({"matmul", "add", "mulconst", "mul", "relu", "rescale", "rearrange"})
+OPS = frozenset({"matmul", "add", "mulconst", "addconst", "mul", "relu", "sign", "rescale",
+                 "rearrange"})
 EXACT_FLOAT64 = 2**53
 
 
@@ -174,6 +177,10 @@ def _apply(node: QNode, args: list[np.ndarray], bounds: list[int]) -> np.ndarray
         return gather(args[0], node.attrs["index"])
     if node.op == "relu":
         return np.maximum(args[0], 0)
+    if node.op == "sign":
+        return (args[0] > 0).astype(np.int64)
+    if node.op == "addconst":
+        return args[0] + node.attrs["c"]
     if node.op == "rescale":
         return rescale(args[0], node.attrs["shift"])
     raise ValueError(f"node {node.name!r}: unknown op {node.op!r}")

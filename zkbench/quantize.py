@@ -5,8 +5,16 @@ scale exponent s with m * 2**s <= 2**(bits-1) - 1, so it fits signed ``bits``-bi
 Weights are scaled from their own values; activations from a calibration input run through a
 float64 evaluation of the same graph. Products keep the exact accumulator scale (s_a + s_b);
 before an accumulator feeds another matrix product it is rescaled (a rounding shift) back to
-the calibrated ``bits``-bit range. This is the int8-between-layers scheme of DeepProve and most
-int8 deployments, restricted to power-of-two scales so every rescale is provable as a shift.
+the calibrated ``bits``-bit range and saturated there (clip to +-(2^(bits-1) - 1), written as
+ReLUs: min(q, L) = L - relu(L - q)). This is the int8-between-layers scheme of DeepProve and
+most int8 deployments, restricted to power-of-two scales so every rescale is provable as a
+shift, and saturating so every bound stays true for every input.
+
+Convolutions become an im2col rearrangement and a matrix product W (F x C k k) @ cols
+(C k k x H'W'), so activations after a convolution are stored as (channels, pixels): the flat
+order of NCHW. Max-pooling is max(a, b) = b + relu(a - b) over the window's corners.
+Comparisons with constants (Less, LessOrEqual, Greater, Equal) become [d > 0] of an exact
+integer difference d.
 """
 
 from __future__ import annotations
@@ -20,9 +28,11 @@ from onnx import numpy_helper
 
 from zkbench.qmodel import QNode, QuantizedModel
 
-SUPPORTED_ONNX_OPS = ("MatMul", "Gemm", "Add", "Mul", "Relu", "Identity", "Reshape", "Flatten",
-                      "Transpose")
+SUPPORTED_ONNX_OPS = ("MatMul", "Gemm", "Conv", "MaxPool", "Add", "Sub", "Mul", "Relu",
+                      "Identity", "Reshape", "Flatten", "Transpose", "Less", "LessOrEqual",
+                      "Greater", "Equal", "Cast")
 MATRIX_OPS = ("matmul",)
+ELEMENTWISE = ("add", "mulconst", "addconst", "mul", "relu", "sign", "rescale")
 
 
 class QuantizationError(ValueError):
@@ -111,6 +121,10 @@ class _Builder:
         self.constants: dict[str, np.ndarray] = {}
         self.nodes: list[QNode] = []
         self.alias: dict[str, str] = {}
+        self.shapes_logical: dict[str, tuple[int, ...]] = {}
+        """ONNX shapes of tensors stored flatter than ONNX sees them (convolution outputs)."""
+        self.nonneg: set[str] = set()
+        """Tensors known to be >= 0 (ReLU and comparison outputs)."""
 
     def add_input(self, name: str, x: np.ndarray) -> None:
         self.float[name] = x
@@ -143,25 +157,65 @@ class _Builder:
     def emit(self, op: str, inputs: tuple[str, ...], out: str, node_name: str,
              scale: int, bound: int, value: np.ndarray, **attrs: int) -> str:
         self.nodes.append(QNode(op, inputs, out, node_name, dict(attrs)))
+        if op in ELEMENTWISE and inputs[0] in self.shapes_logical:
+            self.shapes_logical[out] = self.shapes_logical[inputs[0]]
         self.scale[out] = scale
         self.bound[out] = bound
         self.float[out] = value
         return out
 
     def narrow(self, name: str, node_name: str) -> str:
-        """Rescale an accumulator back to ``bits``-bit range before it feeds a matrix product."""
+        """Rescale an accumulator back to ``bits``-bit range and saturate it there, before it
+        feeds a matrix product. The shift is calibrated; the saturation makes the bound true
+        for every input, which exactness and range checks downstream rely on."""
         if self.bound[name] <= self.limit:
             return name
         value = self.float[name]
         target = scale_exponent(float(np.max(np.abs(value))), self.bits)
         shift = self.scale[name] - target
-        if shift <= 0:
+        nonneg = name in self.nonneg
+        if shift > 0:
+            bound = (self.bound[name] >> shift) + 1
+            name = self.emit("rescale", (name,), f"{name}/rescaled", node_name,
+                             target, bound, value, shift=shift)
+            if nonneg:
+                self.nonneg.add(name)
+        if self.bound[name] <= self.limit:
             return name
-        # The shift is calibrated, the bound stays worst case: exactness and range checks
-        # downstream rely on it being true for every input, not only the calibration input.
-        bound = (self.bound[name] >> shift) + 1
-        return self.emit("rescale", (name,), f"{name}/rescaled", node_name,
-                         target, bound, value, shift=shift)
+        return self.saturate(name, node_name)
+
+    def saturate(self, name: str, node_name: str) -> str:
+        """clip(x, -L, L) (or min(x, L) for x >= 0) from ReLUs, exact on integers."""
+        lim, s, value = self.limit, self.scale[name], self.float[name]
+        clipped = np.clip(value, -lim * 2.0**-s, lim * 2.0**-s)
+        x = name
+        if name not in self.nonneg:  # max(x, -L) = relu(x + L) - L
+            up = self.emit("addconst", (x,), f"{name}/+L", node_name, s,
+                           self.bound[x] + lim, value, c=lim)
+            r = self.emit("relu", (up,), f"{name}/relu(+L)", node_name, s, self.bound[up], value)
+            x = self.emit("addconst", (r,), f"{name}/max-L", node_name, s, self.bound[r],
+                          value, c=-lim)
+        neg = self.emit("mulconst", (x,), f"{name}/neg", node_name, s, self.bound[x], -value,
+                        c=-1)
+        gap = self.emit("addconst", (neg,), f"{name}/L-x", node_name, s, self.bound[neg] + lim,
+                        lim * 2.0**-s - value, c=lim)
+        r = self.emit("relu", (gap,), f"{name}/relu(L-x)", node_name, s, self.bound[gap],
+                      lim * 2.0**-s - value)
+        back = self.emit("mulconst", (r,), f"{name}/-relu", node_name, s, self.bound[r],
+                         value, c=-1)
+        out = self.emit("addconst", (back,), f"{name}/clipped", node_name, s, lim, clipped,
+                        c=lim)
+        if name in self.nonneg:
+            self.nonneg.add(out)
+        return out
+
+    def const(self, name: str, ints: np.ndarray, scale: int) -> str:
+        """Register an integer constant made by the quantizer itself."""
+        self.constants[name] = np.asarray(ints, dtype=np.int64)
+        self.scale[name] = scale
+        self.bound[name] = int(np.max(np.abs(ints))) if np.size(ints) else 0
+        self.float[name] = np.asarray(ints, np.float64) * 2.0**-scale
+        return name
 
     def add_onnx_node(self, node: onnx.NodeProto) -> None:
         op = node.op_type
@@ -178,6 +232,17 @@ class _Builder:
             a = self.operand(node.input[0], node)
             self.emit("relu", (a,), out, node.name, self.scale[a], self.bound[a],
                       np.maximum(self.float[a], 0.0))
+            self.nonneg.add(out)
+        elif op == "Cast":  # comparison results are already the integers 0 and 1
+            self.alias[out] = self.operand(node.input[0], node)
+        elif op in ("Less", "LessOrEqual", "Greater", "Equal"):
+            self.compare(node, out)
+        elif op == "Sub":
+            self.sub(node, out)
+        elif op == "Conv":
+            self.conv(node, attrs, out)
+        elif op == "MaxPool":
+            self.maxpool(node, attrs, out)
         elif op == "MatMul":
             self.matmul(node, node.input[0], node.input[1], out)
         elif op == "Gemm":
@@ -194,15 +259,158 @@ class _Builder:
         elif op in ("Reshape", "Flatten", "Transpose"):
             self.rearrange(node, attrs, out)
 
+    def logical(self, name: str) -> tuple[int, ...]:
+        """The ONNX shape of one sample (activations may be stored flatter)."""
+        return self.sample_shape(name)
+
+    def conv(self, node: onnx.NodeProto, attrs: dict, out: str) -> None:
+        if attrs.get("group", 1) != 1 or any(d != 1 for d in attrs.get("dilations", [1, 1])):
+            raise QuantizationError(f"node {node.name!r} (Conv): only group=1, dilation 1")
+        w_name = self.resolve(node.input[1])
+        if w_name not in self.init:
+            raise QuantizationError(f"node {node.name!r} (Conv): weight is not a constant")
+        w = self.init[w_name]
+        f_out, c_in, kh, kw = w.shape
+        a = self.narrow(self.operand(node.input[0], node), node.name)
+        shape = self.logical(a)
+        if len(shape) != 4 or shape[0] != 1 or shape[1] != c_in:
+            raise QuantizationError(f"node {node.name!r} (Conv): input {shape}, expected "
+                                    f"(1, {c_in}, H, W)")
+        h, wd = shape[2], shape[3]
+        sh, sw = attrs.get("strides", [1, 1])
+        pt, pl, pb, pr = attrs.get("pads", [0, 0, 0, 0])
+        oh, ow = (h + pt + pb - kh) // sh + 1, (wd + pl + pr - kw) // sw + 1
+        c, i, j, y, x = np.meshgrid(np.arange(c_in), np.arange(kh), np.arange(kw),
+                                    np.arange(oh), np.arange(ow), indexing="ij")
+        rows, cols = y * sh + i - pt, x * sw + j - pl
+        inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < wd)
+        index = np.where(inside, (c * h + rows.clip(0, h - 1)) * wd + cols.clip(0, wd - 1), -1)
+        index = index.reshape(c_in * kh * kw, oh * ow)
+        flat = self.flat_shadow(a)
+        patches = np.where(index >= 0, flat[..., np.maximum(index, 0)], 0.0)
+        im2col = self.emit("rearrange", (a,), f"{out}/im2col", node.name, self.scale[a],
+                           self.bound[a], patches, index=index)
+        if a in self.nonneg:
+            self.nonneg.add(im2col)
+        self.init[f"{w_name}#mat"] = w.reshape(f_out, -1)
+        wm = self.operand(f"{w_name}#mat", node)
+        acc_scale = self.scale[wm] + self.scale[im2col]
+        acc = self.float[wm] @ patches
+        has_bias = len(node.input) > 2 and node.input[2]
+        prod = self.emit("matmul", (wm, im2col), f"{out}/matmul" if has_bias else out,
+                         node.name, acc_scale,
+                         c_in * kh * kw * self.bound[wm] * self.bound[im2col], acc)
+        if has_bias:
+            bias = self.init[self.resolve(node.input[2])]
+            full = np.rint(np.repeat(bias[:, None], oh * ow, axis=1) * 2.0**acc_scale)
+            b = self.const(f"{out}/bias", full.astype(np.int64), acc_scale)
+            self.emit("add", (prod, b), out, node.name, acc_scale,
+                      self.bound[prod] + self.bound[b], acc + self.float[b])
+        self.shapes_logical[out] = (1, f_out, oh, ow)
+
+    def maxpool(self, node: onnx.NodeProto, attrs: dict, out: str) -> None:
+        if (list(attrs.get("kernel_shape", [])) != [2, 2] or list(attrs.get("strides", [1, 1]))
+                != [2, 2] or any(attrs.get("pads", [0]))):
+            raise QuantizationError(f"node {node.name!r} (MaxPool): only 2x2, stride 2, no pads")
+        a = self.operand(node.input[0], node)
+        _, ch, h, wd = self.logical(a)
+        oh, ow = h // 2, wd // 2
+        c, y, x = np.meshgrid(np.arange(ch), np.arange(oh), np.arange(ow), indexing="ij")
+        flat = self.flat_shadow(a)
+        corners = []
+        for di, dj in ((0, 0), (0, 1), (1, 0), (1, 1)):
+            index = ((c * h + 2 * y + di) * wd + 2 * x + dj).reshape(ch, oh * ow)
+            corners.append(self.emit("rearrange", (a,), f"{out}/corner{di}{dj}", node.name,
+                                     self.scale[a], self.bound[a], flat[..., index],
+                                     index=index))
+        left = self.max2(corners[0], corners[1], f"{out}/max01", node.name)
+        right = self.max2(corners[2], corners[3], f"{out}/max23", node.name)
+        final = self.max2(left, right, out, node.name)
+        if a in self.nonneg:
+            self.nonneg.add(final)
+        self.shapes_logical[final] = (1, ch, oh, ow)
+
+    def max2(self, a: str, b: str, out: str, node_name: str) -> str:
+        """max(a, b) = b + relu(a - b), same scale."""
+        s, fa, fb = self.scale[a], self.float[a], self.float[b]
+        nb = self.emit("mulconst", (b,), f"{out}/-b", node_name, s, self.bound[b], -fb, c=-1)
+        d = self.emit("add", (a, nb), f"{out}/a-b", node_name, s, self.bound[a] + self.bound[b],
+                      fa - fb)
+        r = self.emit("relu", (d,), f"{out}/relu", node_name, s, self.bound[d],
+                      np.maximum(fa - fb, 0.0))
+        return self.emit("add", (r, b), out, node_name, s, max(self.bound[a], self.bound[b]),
+                         np.maximum(fa, fb))
+
+    def compare(self, node: onnx.NodeProto, out: str) -> None:
+        """x < t, x <= t, x > t against a constant t, and x == t, as exact integer signs."""
+        a_name, t_name = self.resolve(node.input[0]), self.resolve(node.input[1])
+        if t_name not in self.init:
+            raise QuantizationError(f"node {node.name!r} ({node.op_type}): the right-hand "
+                                    f"side must be a constant")
+        a = self.operand(a_name, node)
+        s, fa = self.scale[a], self.float[a]
+        t = self.init[t_name] * 2.0**s
+        op = node.op_type
+        if op == "Equal" and not np.array_equal(t, np.rint(t)):
+            raise QuantizationError(f"node {node.name!r} (Equal): the constant is not exact "
+                                    f"at scale 2^{s}")
+        truth = {"Less": fa < self.init[t_name], "LessOrEqual": fa <= self.init[t_name],
+                 "Greater": fa > self.init[t_name], "Equal": fa == self.init[t_name]}[op]
+
+        def sign_of(diff_name: str, consts: np.ndarray, negate: bool, tag: str) -> str:
+            x = a
+            if negate:
+                x = self.emit("mulconst", (a,), f"{out}/-x{tag}", node.name, s, self.bound[a],
+                              -fa, c=-1)
+            k = self.const(f"{out}/t{tag}", consts.astype(np.int64), s)
+            d = self.emit("add", (x, k), f"{out}/d{tag}", node.name, s,
+                          self.bound[x] + self.bound[k], self.float[x] + self.float[k])
+            return self.emit("sign", (d,), diff_name, node.name, 0, 1, truth.astype(float))
+
+        if op == "Less":  # x < t  <=>  ceil(t) - x > 0
+            sign_of(out, np.ceil(t), True, "")
+        elif op == "LessOrEqual":  # x <= t  <=>  floor(t) + 1 - x > 0
+            sign_of(out, np.floor(t) + 1, True, "")
+        elif op == "Greater":  # x > t  <=>  x - floor(t) > 0
+            sign_of(out, -np.floor(t), False, "")
+        else:  # x == t  <=>  not (x - t > 0) and not (t - x > 0)
+            above = sign_of(f"{out}/above", -t, False, "+")
+            below = sign_of(f"{out}/below", t, True, "-")
+            either = self.emit("add", (above, below), f"{out}/either", node.name, 0, 2,
+                               1.0 - truth)
+            neg = self.emit("mulconst", (either,), f"{out}/not", node.name, 0, 2,
+                            truth - 1.0, c=-1)
+            self.emit("addconst", (neg,), out, node.name, 0, 1, truth.astype(float), c=1)
+        self.nonneg.add(out)
+
+    def sub(self, node: onnx.NodeProto, out: str) -> None:
+        b_name = self.resolve(node.input[1])
+        if b_name in self.init:
+            self.init[f"{b_name}#neg"] = -self.init[b_name]
+            self.add(node, node.input[0], f"{b_name}#neg", out)
+            return
+        b = self.operand(b_name, node)
+        nb = self.emit("mulconst", (b,), f"{out}/-b", node.name, self.scale[b], self.bound[b],
+                       -self.float[b], c=-1)
+        self.add(node, node.input[0], nb, out)
+
+    def flat_shadow(self, name: str) -> np.ndarray:
+        """The float shadow with each sample flattened (row-major, the order of its ONNX
+        shape): (batch, size) when calibrating on a batch, else (size,)."""
+        value = self.float[name]
+        batched = self.batched and name not in self.constants
+        return value.reshape(value.shape[0], -1) if batched else value.reshape(-1)
+
     def sample_shape(self, name: str) -> tuple[int, ...]:
-        """A tensor's shape for one input (without the calibration batch axis)."""
+        """A tensor's ONNX shape for one input (without the calibration batch axis)."""
+        if name in self.shapes_logical:
+            return self.shapes_logical[name]
         shape = self.float[name].shape
         return shape[1:] if self.batched and name not in self.constants else shape
 
     def rearrange(self, node: onnx.NodeProto, attrs: dict, out: str) -> None:
         """Reshape, Flatten and Transpose as a fixed index map over the flattened input."""
         a = self.operand(node.input[0], node)
-        value = self.float[a]
         sample = self.sample_shape(a)
         positions = np.arange(int(np.prod(sample)), dtype=np.int64).reshape(sample)
         if node.op_type == "Reshape":
@@ -217,8 +425,9 @@ class _Builder:
             index = positions.reshape(int(np.prod(sample[:axis])), -1)
         else:
             index = positions.transpose(attrs.get("perm") or None)
-        lead = value.shape[: value.ndim - len(sample)]
-        shadow = value.reshape(*lead, -1)[..., index]
+        shadow = self.flat_shadow(a)[..., index]
+        if a in self.nonneg:
+            self.nonneg.add(out)
         self.emit("rearrange", (a,), out, node.name, self.scale[a], self.bound[a], shadow,
                   index=np.ascontiguousarray(index))
 

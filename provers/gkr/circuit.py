@@ -99,6 +99,14 @@ class Scale(Layer):
 
 
 @dataclass(frozen=True)
+class AddConst(Layer):
+    """out = a + c on true entries (zero on padding) for an integer constant c."""
+
+    c: int = 0
+    kind = "add_const"
+
+
+@dataclass(frozen=True)
 class Hadamard(Layer):
     """out = a * b elementwise, same shapes."""
 
@@ -127,13 +135,14 @@ class Rearrange(Layer):
 
 @dataclass(frozen=True)
 class Requant(Layer):
-    """out = max(0, floor((x + 2^(shift-1)) / 2^shift)) (``relu``) or the rounded shift alone,
-    elementwise, proven with range-checked advice (PROTOCOL.md, "Requantize + ReLU"):
-    quotient ``q``, sign bit ``s``, remainder bits ``rbits`` (``shift`` of them) and magnitude
-    bits ``dbits`` (``mag_bits`` of them, |q| < 2^mag_bits)."""
+    """q = floor((x + 2^(shift-1)) / 2^shift) elementwise, then out = max(0, q) (mode
+    ``relu``), q (``identity``) or [q > 0] (``sign``, the comparisons of decision trees),
+    proven with range-checked advice (PROTOCOL.md, "Requantize + ReLU"): quotient ``q``, sign
+    bit ``s``, remainder bits ``rbits`` (``shift`` of them) and magnitude bits ``dbits``
+    (``mag_bits`` of them)."""
 
     shift: int = 0
-    relu: bool = True
+    mode: str = "relu"
     mag_bits: int = 8
     kind = "requant"
 
@@ -146,7 +155,7 @@ class Requant(Layer):
 
     def error_terms(self, tensors: dict[str, TensorInfo]) -> int:
         v = tensors[self.inputs[0]].num_vars
-        terms = 3 * v if self.relu else 0  # the Hadamard out = s * q
+        terms = 3 * v if self.mode == "relu" else 0  # the Hadamard out = s * q
         terms += v + 2 + 3 * v  # random point, beta combination, constraint sumcheck
         for name in self.advice.values():
             info = tensors[name]

@@ -13,6 +13,7 @@ from provers.gkr import tensor as T
 from provers.gkr.circuit import (
     Add,
     AddBias,
+    AddConst,
     Circuit,
     Hadamard,
     Layer,
@@ -27,7 +28,8 @@ from provers.gkr.layers import requant
 from zkbench.qmodel import QNode, QuantizedModel
 
 BOUND_LIMIT = 2**29
-SUPPORTED_OPS = frozenset({"matmul", "add", "mulconst", "mul", "relu", "rescale", "rearrange"})
+SUPPORTED_OPS = frozenset({"matmul", "add", "mulconst", "addconst", "mul", "relu", "sign",
+                           "rescale", "rearrange"})
 
 
 def padded_index(index: np.ndarray, src_shape: tuple[int, ...]) -> np.ndarray:
@@ -69,14 +71,14 @@ def _fuse(model: QuantizedModel) -> list[tuple[QNode, ...]]:
 def _requant(group: tuple[QNode, ...], model: QuantizedModel) -> Requant:
     first, last = group[0], group[-1]
     shift = int(last.attrs["shift"]) if last.op == "rescale" else 0
-    relu = first.op == "relu"
+    mode = {"relu": "relu", "sign": "sign"}.get(first.op, "identity")
     bound = model.bounds[first.inputs[0]]
     mag_bits = requant.mag_bits_for(bound, shift)
     if not requant.bits_ok(shift, mag_bits):
         raise UnsupportedCircuit(
             f"node {last.name!r}: a shift of {shift} with {mag_bits}-bit quotients reaches "
             f"2^{shift + mag_bits}, too close to p/2 to range-check soundly")
-    return Requant(last.output, (first.inputs[0],), shift=shift, relu=relu, mag_bits=mag_bits)
+    return Requant(last.output, (first.inputs[0],), shift=shift, mode=mode, mag_bits=mag_bits)
 
 
 def compile_model(model: QuantizedModel) -> Circuit:
@@ -100,7 +102,7 @@ def compile_model(model: QuantizedModel) -> Circuit:
         node = group[-1]
         shape_of = [shapes[i] for i in group[0].inputs]
         out_shape = shapes[node.output]
-        if node.op in ("relu", "rescale"):
+        if node.op in ("relu", "rescale", "sign"):
             layer = _requant(group, model)
             layers.append(layer)
             x_shape = shapes[layer.inputs[0]]
@@ -128,6 +130,8 @@ def compile_model(model: QuantizedModel) -> Circuit:
         elif node.op == "rearrange":
             layers.append(Rearrange(node.output, node.inputs,
                                     index=padded_index(node.attrs["index"], shape_of[0])))
+        elif node.op == "addconst":
+            layers.append(AddConst(node.output, node.inputs, c=int(node.attrs["c"])))
         elif node.op == "mulconst":
             c = int(node.attrs["c"])
             if c == 0:

@@ -69,3 +69,15 @@ def evaluate(values: np.ndarray, point: np.ndarray) -> np.ndarray:
         row_lo = F.ext_matvec_small(lo.astype(np.float64), eq_rows, check=False)
         row = F.ext_add(F.ext_mul_base(row_hi, np.uint64(SMALL)), row_lo)
     return F.ext_dot(row, eq_cols)
+
+
+def mask_eval(true_shape: tuple[int, ...], point: np.ndarray) -> np.ndarray:
+    """M~(point) for the 0/1 mask of a tensor's true (non-padding) entries: a product of
+    per-dimension prefix sums of eq, O(sum of dimensions)."""
+    out, pos = F.ext_one(), 0
+    for size in true_shape:
+        nv = mle.log2_exact(mle.next_pow2(max(size, 1)))
+        eq = mle.eq_table(point[:, pos:pos + nv])
+        out = F.ext_mul(out, F.ext_sum_all(eq[:, :size]))
+        pos += nv
+    return out

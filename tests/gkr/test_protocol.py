@@ -24,7 +24,7 @@ from provers.gkr.statement import absorb_output, bind_prefix
 from zkbench.qmodel import QNode, QuantizedModel
 
 KINDS = ("matmul", "add", "bias", "scale", "merge", "chain", "relu", "rescale", "requant", "mlp",
-         "hadamard", "transpose", "window")
+         "hadamard", "transpose", "window", "sign", "addconst")
 
 
 def random_model(kind: str, rng: np.random.Generator, shift: int = 0) -> QuantizedModel:
@@ -48,6 +48,12 @@ def random_model(kind: str, rng: np.random.Generator, shift: int = 0) -> Quantiz
     elif kind == "merge":  # h feeds two layers: its claims are merged
         nodes += [QNode("matmul", ("h", "W2"), "p", "mm2"),
                   QNode("matmul", ("h", "W3"), "q", "mm3"), QNode("add", ("p", "q"), "y", "add")]
+        out = "y"
+    elif kind == "sign":  # comparisons, as decision trees use them
+        nodes += [QNode("add", ("h", "b"), "d", "threshold"), QNode("sign", ("d",), "y", "less")]
+        out = "y"
+    elif kind == "addconst":
+        nodes.append(QNode("addconst", ("h",), "y", "offset", {"c": -77}))
         out = "y"
     elif kind == "hadamard":
         nodes.append(QNode("mul", ("h", "V"), "y", "mul"))
@@ -331,7 +337,7 @@ def test_out_of_range_remainder_is_caught():
     idx = tuple(np.argwhere(q > 1)[0])
     q[idx] -= 1
     rbits[idx + (0,)] += 1 << layer.shift  # recomposes to R + 2^s: not a bit any more
-    d = abs(int(q[idx]))
+    d = int(q[idx]) - 1 if s[idx] else -int(q[idx])
     dbits[idx] = 0
     dbits[idx + (slice(0, layer.mag_bits),)] = (d >> np.arange(layer.mag_bits)) & 1
     values[layer.out] = q * s
@@ -350,3 +356,22 @@ def test_wrong_magnitude_is_caught():
     y = values[layer.out][tuple(slice(0, n) for n in circuit.tensors[layer.out].shape)]
     with pytest.raises(SumcheckFailed, match="constraints"):
         verifier.verify(circuit, x, y, proof())
+
+
+def test_sign_of_zero_is_pinned():
+    """S = 1 at Q = 0 would make [0 > 0] true; the strict magnitude constraint forbids it."""
+    rng = np.random.default_rng(3)
+    model = random_model("sign", rng)
+    model.constants["W1"][:] = 0  # every comparison input is now the bias alone ...
+    model.constants["b"][:] = 0  # ... which is zero: Q = 0 everywhere
+    circuit = compile_model(model)
+    x = rng.integers(-127, 128, model.input_shape)
+    values = tensor_values(model, circuit, x)
+    layer = circuit.layers[-1]
+    s = values[layer.advice["s"]]
+    true = tuple(slice(0, n) for n in circuit.tensors[layer.out].shape)
+    s[true] = 1
+    values[layer.out] = s
+    proof = gkr_prover.prove(circuit, values).proof_bytes()
+    with pytest.raises(SumcheckFailed, match="constraints"):
+        verifier.verify(circuit, x, s[true], proof)

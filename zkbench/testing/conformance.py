@@ -73,13 +73,14 @@ class ProverConformance:
     backend: ClassVar[str] = "cpu"
 
     @pytest.fixture(scope="class")
-    def case(self, tmp_path_factory: pytest.TempPathFactory) -> Case:
-        prover = registry.create_prover(self.prover_name, self.backend)
+    @classmethod
+    def case(cls, tmp_path_factory: pytest.TempPathFactory) -> Case:
+        prover = registry.create_prover(cls.prover_name, cls.backend)
         reason = prover.available()
         if reason:
-            pytest.skip(f"{self.prover_name} unavailable here: {reason}")
-        return prepare(self.prover_name, self.workload, self.size, backend=self.backend,
-                       workdir=tmp_path_factory.mktemp(self.prover_name))
+            pytest.skip(f"{cls.prover_name} unavailable here: {reason}")
+        return prepare(cls.prover_name, cls.workload, cls.size, backend=cls.backend,
+                       workdir=tmp_path_factory.mktemp(cls.prover_name))
 
     def _sound(self, case: Case) -> None:
         if not case.prover.capabilities().sound:

@@ -10,5 +10,6 @@ REDUCTIONS = {
     "matmul": matmul,
     "add": add,
     "add_bias": add,
+    "add_const": add,
     "scale": scale,
 }

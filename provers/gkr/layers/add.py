@@ -3,7 +3,8 @@
 Z = X + Y: the prover sends X~(z) and Y~(z); the verifier checks they add up to the claim.
 Z[i, l] = X[i, l] + bias[l] for the m true rows: Z~(z_i, z_l) = X~(z) + bias~(z_l) * S(z_i)
 with S(z_i) = sum_{i < m} eq(z_i, i), which the verifier computes itself, so padding rows
-stay zero. No sumcheck, no soundness error beyond the claims' own.
+stay zero. Z = X + c on true entries: X~(z) = Z~(z) - c M~(z) with M the mask of true entries.
+No sumcheck, no soundness error beyond the claims' own.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import numpy as np
 from provers.gkr import field as F
 from provers.gkr import mle
 from provers.gkr import tensor as T
-from provers.gkr.circuit import Add, AddBias
+from provers.gkr.circuit import Add, AddBias, AddConst
 from provers.gkr.claim import Claim
 from provers.gkr.errors import ClaimMismatch
 
@@ -25,8 +26,17 @@ def _points(layer, claim: Claim, out_shape: tuple[int, ...]) -> tuple[np.ndarray
     return claim.point, claim.point
 
 
-def prove(layer: Add | AddBias, claim: Claim, values: dict[str, np.ndarray], tensors,
+def _const_claim(layer: AddConst, claim: Claim, tensors) -> list[Claim]:
+    """Z = X + c M: X~(z) = Z~(z) - c M~(z); nothing is sent."""
+    mask = T.mask_eval(tensors[layer.out].shape, claim.point)
+    c = F.encode(np.array(layer.c, dtype=np.int64))
+    return [Claim(layer.inputs[0], claim.point, F.ext_sub(claim.value, F.ext_mul_base(mask, c)))]
+
+
+def prove(layer: Add | AddBias | AddConst, claim: Claim, values: dict[str, np.ndarray], tensors,
           channel) -> list[Claim]:
+    if isinstance(layer, AddConst):
+        return _const_claim(layer, claim, tensors)
     x, y = values[layer.inputs[0]], values[layer.inputs[1]]
     zx, zy = _points(layer, claim, values[layer.out].shape)
     ex, ey = T.evaluate(x, zx), T.evaluate(y, zy)
@@ -34,7 +44,9 @@ def prove(layer: Add | AddBias, claim: Claim, values: dict[str, np.ndarray], ten
     return [Claim(layer.inputs[0], zx, ex), Claim(layer.inputs[1], zy, ey)]
 
 
-def verify(layer: Add | AddBias, claim: Claim, tensors, channel) -> list[Claim]:
+def verify(layer: Add | AddBias | AddConst, claim: Claim, tensors, channel) -> list[Claim]:
+    if isinstance(layer, AddConst):
+        return _const_claim(layer, claim, tensors)
     out_shape = tensors[layer.out].padded
     zx, zy = _points(layer, claim, out_shape)
     evals = channel.recv_ext(f"{layer.kind}/{layer.out}/evals", 2)

@@ -1,21 +1,24 @@
-"""Requantize + ReLU: y = max(0, floor((x + 2^(s-1)) / 2^s)), or the rounding shift alone
-(PROTOCOL.md, "Requantize + ReLU"; the advice-and-range-check form of zkCNN, Liu et al.
-2021, and DeepProve).
+"""Requantize + ReLU: q = floor((x + 2^(s-1)) / 2^s), then y = max(0, q) (``relu``), q
+(``identity``) or [q > 0] (``sign``) (PROTOCOL.md, "Requantize + ReLU"; the
+advice-and-range-check form of zkCNN, Liu et al. 2021, and DeepProve).
 
 Advice per element: quotient Q, sign bit S, remainder bits (s of them) and magnitude bits
 (B of them). With R = sum_j 2^j Rbits_j and D = sum_j 2^j Dbits_j the constraints are
 
     c1 = X + 2^(s-1) M - 2^s Q - R = 0     (M: 1 on true entries, 0 on padding)
     c2 = S^2 - S = 0
-    c3 = D - (2S - 1) Q = 0
+    c3 = D - S (Q - 1) + (1 - S) Q = D - 2SQ + Q + S = 0
     every bit b: b^2 - b = 0
 
-and the output is Y = S * Q (ReLU) or Y = Q. Sound for every input: R in [0, 2^s) and
-|Q| = D in [0, 2^B) with 2^(s+B) < p/2 make X + 2^(s-1) = 2^s Q + R an equation over the
-integers, so Q is the true rounded quotient and S its sign (Q = 0 allows either S; Y = 0 then).
+Sound for every input: R in [0, 2^s) makes 2^s Q = X + 2^(s-1) - R; D in [0, 2^B) with S a bit
+means Q - 1 in [0, 2^B) when S = 1 and -Q in [0, 2^B) when S = 0, so Q is an integer in
+(-2^B, 2^B] and, as 2^(s+B) + 2^s < p/2, the first equation holds over the integers: Q is the
+true rounded quotient and S = [Q > 0] exactly (no freedom at Q = 0). The output is S * Q,
+Q or S.
 
 Reduction of a claim Y~(z) = c, each step a sumcheck whose final evaluations become claims:
-1. ReLU: sum_b eq(z, b) S[b] Q[b] = c (degree 3) -> claims on S, Q. Else the claim is Q's.
+1. ReLU: sum_b eq(z, b) S[b] Q[b] = c (degree 3) -> claims on S, Q. Otherwise the claim is
+   Q's (identity) or S's (sign).
 2. Draw z', beta: sum_b eq(z', b) (c1 + beta c2 + beta^2 c3) = 0 (degree 3) -> claims on X
    (the layer below), Q, S, and values R~(r), D~(r).
 3. Recomposition R~(r) = sum_j Rbits~(r, j) 2^j: a sumcheck over j against the public vector
@@ -26,8 +29,6 @@ its padding is zero); a commitment replaces that later without changing the redu
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -51,7 +52,7 @@ def advice_values(layer: Requant, x: np.ndarray, true_shape: tuple[int, ...],
     q = (xt + half) >> layer.shift
     r = xt + half - (q << layer.shift)
     s = (q > 0).astype(np.int64)
-    d = np.abs(q)
+    d = np.where(s == 1, q - 1, -q)
     if d.size and int(d.max()) >= 1 << layer.mag_bits:
         raise ValueError(f"requant layer {layer.out!r}: |quotient| {int(d.max())} exceeds the "
                          f"{layer.mag_bits}-bit range the circuit was compiled for")
@@ -65,18 +66,7 @@ def advice_values(layer: Requant, x: np.ndarray, true_shape: tuple[int, ...],
 
 def output_values(layer: Requant, advice: dict[str, np.ndarray]) -> np.ndarray:
     q, s = advice[layer.advice["q"]], advice[layer.advice["s"]]
-    return q * s if layer.relu else q
-
-
-def _mask_eval(true_shape: tuple[int, ...], point: np.ndarray) -> np.ndarray:
-    """M~(r) for the 0/1 mask of true entries: a product of per-dimension prefix sums."""
-    out, pos = F.ext_one(), 0
-    for size in true_shape:
-        nv = mle.log2_exact(mle.next_pow2(max(size, 1)))
-        eq = mle.eq_table(point[:, pos:pos + nv])
-        out = F.ext_mul(out, F.ext_sum_all(eq[:, :size]))
-        pos += nv
-    return out
+    return {"relu": q * s, "identity": q, "sign": s}[layer.mode]
 
 
 def _mask(true_shape: tuple[int, ...]) -> np.ndarray:
@@ -97,7 +87,7 @@ def _constraint_terms(layer: Requant, beta: np.ndarray) -> list[sumcheck.Term]:
     half = (1 << (layer.shift - 1)) if layer.shift else 0
     return [(F.ext_one(), (0, 1)), (_e(half), (0, 2)), (_e(-(1 << layer.shift)), (0, 3)),
             (_e(-1), (0, 4)), (beta, (0, 5, 5)), (F.ext_neg(beta), (0, 5)), (b2, (0, 6)),
-            (F.ext_mul(b2, _e(-2)), (0, 5, 3)), (b2, (0, 3))]
+            (F.ext_mul(b2, _e(-2)), (0, 5, 3)), (b2, (0, 3)), (b2, (0, 5))]
 
 
 _BOOL_TERMS = [(F.ext_one(), (0, 1, 1)), (F.ext_from_base(np.uint64(F.P - 1)), (0, 1))]
@@ -116,14 +106,15 @@ def prove(layer: Requant, claim: Claim, values: dict[str, np.ndarray],
     q, s = values[names["q"]].reshape(-1), values[names["s"]].reshape(-1)
     x = values[layer.inputs[0]]
     t = channel.transcript
-    if layer.relu:
+    if layer.mode == "relu":
         proof, r1, ev = sumcheck.prove([mle.eq_table(claim.point), T.encode(s), T.encode(q)],
                                        claim.value, t)
         channel.send_sumcheck(f"requant/{layer.out}/relu", proof)
         channel.send_ext(f"requant/{layer.out}/relu-evals", np.stack(ev[1:], axis=1))
         out += [Claim(names["s"], r1, ev[1]), Claim(names["q"], r1, ev[2])]
     else:
-        out.append(Claim(names["q"], claim.point, claim.value))
+        out.append(Claim(names["q" if layer.mode == "identity" else "s"], claim.point,
+                         claim.value))
 
     v = claim.point.shape[1]
     z = channel.challenges(f"requant/{layer.out}/point", v)
@@ -172,7 +163,7 @@ def verify(layer: Requant, claim: Claim, tensors: dict[str, TensorInfo], channel
     t = channel.transcript
     x_info = tensors[layer.inputs[0]]
     v = x_info.num_vars
-    if layer.relu:
+    if layer.mode == "relu":
         proof = channel.recv_sumcheck(f"requant/{layer.out}/relu", v, 3)
         r1, final = sumcheck.verify(claim.value, v, 3, proof, t)
         ev = channel.recv_ext(f"requant/{layer.out}/relu-evals", 2)
@@ -181,7 +172,8 @@ def verify(layer: Requant, claim: Claim, tensors: dict[str, TensorInfo], channel
             raise SumcheckFailed(f"requant layer {layer.out!r} (ReLU product)")
         out += [Claim(names["s"], r1, es), Claim(names["q"], r1, eq_)]
     else:
-        out.append(Claim(names["q"], claim.point, claim.value))
+        out.append(Claim(names["q" if layer.mode == "identity" else "s"], claim.point,
+                         claim.value))
 
     z = channel.challenges(f"requant/{layer.out}/point", v)
     beta = channel.challenge(f"requant/{layer.out}/beta")
@@ -190,7 +182,7 @@ def verify(layer: Requant, claim: Claim, tensors: dict[str, TensorInfo], channel
     r2, final = sumcheck.verify(F.ext_zero(), v, 3, proof, t)
     ev = channel.recv_ext(f"requant/{layer.out}/constraint-evals", 5)
     ex, eq_, er, es, ed = (ev[:, k].copy() for k in range(5))
-    evals = [mle.eq_eval(z, r2), ex, _mask_eval(x_info.shape, r2), eq_, er, es, ed]
+    evals = [mle.eq_eval(z, r2), ex, T.mask_eval(x_info.shape, r2), eq_, er, es, ed]
     if not F.ext_eq(final, sumcheck.terms_final_value(terms, evals)):
         raise SumcheckFailed(f"requant layer {layer.out!r} (constraints)")
     out += [Claim(layer.inputs[0], r2, ex), Claim(names["q"], r2, eq_),
@@ -227,5 +219,5 @@ def mag_bits_for(bound_x: int, shift: int) -> int:
 
 
 def bits_ok(shift: int, mag_bits: int) -> bool:
-    """2^(s+B) < p/2: no wrap-around can alias a negative value as positive."""
-    return shift + mag_bits < math.log2(F.P / 2)
+    """2^(s+B) + 2^s < p/2: no wrap-around can alias a negative value as positive."""
+    return (1 << (shift + mag_bits)) + (1 << shift) < F.P // 2
