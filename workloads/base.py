@@ -36,6 +36,9 @@ class Workload(Protocol):
         """One float input for the model, drawn from ``rng`` (or real data a package ships)."""
         ...
 
+    # Optional: ``suites(self) -> dict[str, list[Size]]`` names the sizes this workload
+    # contributes to named suites such as "paper" or "coi-params" (zkbench.suites).
+
 
 def check_size(workload: Workload, size: Size) -> None:
     if size not in workload.sizes():

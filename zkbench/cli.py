@@ -85,6 +85,13 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"  {name:18s} sizes {', '.join(w.sizes())} (quick: {quick})")
         except Exception as exc:
             print(f"  {name:18s} cannot load: {exc.__class__.__name__}: {exc}")
+    from zkbench import suites
+
+    print("suites (zkbench run --suite NAME):")
+    for name in suites.suite_names():
+        cells = sum(len(v) for v in suites.suite_sizes(name).values())
+        about = suites.DESCRIPTIONS.get(name, "declared by workloads")
+        print(f"  {name:18s} {cells} sizes: {about}")
     return EXIT_OK
 
 
@@ -341,7 +348,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workloads", help="comma-separated workloads (default: all)")
     s.add_argument("--sizes", help="comma-separated named sizes, e.g. n=16,n=256 "
                                    "(default: the suite's)")
-    s.add_argument("--suite", default="quick", help="named suite: quick (default) or full")
+    s.add_argument("--suite", default="quick",
+                   help="named suite: quick (default), full, paper, coi-params, coi-depth")
     s.add_argument("--backend", default="cpu", help="comma-separated backends (default: cpu)")
     s.add_argument("--repeat", type=int, default=1, help="repeats per cell (default: 1)")
     s.add_argument("--seed", type=int, default=0, help="input seed (default: 0)")

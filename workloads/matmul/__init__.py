@@ -24,6 +24,9 @@ class MatMul:
     def quick_sizes(self) -> tuple[Size, ...]:
         return ("n=16", "n=64")
 
+    def suites(self) -> dict[str, list[Size]]:
+        return {"paper": ["n=256", "n=1024", "n=2048"]}
+
     @staticmethod
     def n(size: Size) -> int:
         return int(size.split("=", 1)[1])
