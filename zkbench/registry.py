@@ -19,6 +19,7 @@ PROVERS: dict[str, str] = {
 
 WORKLOADS: dict[str, str] = {
     "matmul": "workloads.matmul:MatMul",
+    "decision_tree": "workloads.decision_tree:DecisionTree",
 }
 
 PROVER_GROUP = "zkbench.provers"
