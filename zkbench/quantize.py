@@ -53,6 +53,18 @@ def scale_exponent(max_abs: float, bits: int) -> int:
     return math.floor(math.log2(limit / max_abs))
 
 
+def exact_scale(value: np.ndarray, bits: int) -> int:
+    """The range-filling scale exponent, or a smaller one that represents ``value`` exactly:
+    0/1 selection matrices and small integer tables stay small integers, which keeps every
+    product and range check downstream narrow."""
+    s_max = scale_exponent(float(np.max(np.abs(value))) if value.size else 0.0, bits)
+    for s in range(0, s_max):
+        scaled = value * 2.0**s
+        if np.array_equal(scaled, np.rint(scaled)):
+            return s
+    return s_max
+
+
 def quantize_tensor(x: np.ndarray, s: int, bits: int) -> np.ndarray:
     limit = 2 ** (bits - 1) - 1
     return np.clip(np.rint(np.asarray(x, np.float64) * 2.0**s), -limit, limit).astype(np.int64)
@@ -123,6 +135,9 @@ class _Builder:
         self.alias: dict[str, str] = {}
         self.shapes_logical: dict[str, tuple[int, ...]] = {}
         """ONNX shapes of tensors stored flatter than ONNX sees them (convolution outputs)."""
+        self.producer: dict[str, QNode] = {}
+        self.binary: set[str] = set()
+        """Tensors whose entries are 0 or 1 (comparison outputs)."""
         self.nonneg: set[str] = set()
         """Tensors known to be >= 0 (ReLU and comparison outputs)."""
 
@@ -144,7 +159,7 @@ class _Builder:
                 f"node {node.name!r} ({node.op_type}): input {name!r} is not computed before use"
             )
         value = self.init[name]
-        s = scale if scale is not None else scale_exponent(float(np.max(np.abs(value))), self.bits)
+        s = scale if scale is not None else exact_scale(value, self.bits)
         q = np.rint(value * 2.0**s).astype(np.int64)
         if scale is None:
             q = np.clip(q, -self.limit, self.limit)
@@ -157,6 +172,9 @@ class _Builder:
     def emit(self, op: str, inputs: tuple[str, ...], out: str, node_name: str,
              scale: int, bound: int, value: np.ndarray, **attrs: int) -> str:
         self.nodes.append(QNode(op, inputs, out, node_name, dict(attrs)))
+        self.producer[out] = self.nodes[-1]
+        if op == "sign":
+            self.binary.add(out)
         if op in ELEMENTWISE and inputs[0] in self.shapes_logical:
             self.shapes_logical[out] = self.shapes_logical[inputs[0]]
         self.scale[out] = scale
@@ -299,7 +317,7 @@ class _Builder:
         has_bias = len(node.input) > 2 and node.input[2]
         prod = self.emit("matmul", (wm, im2col), f"{out}/matmul" if has_bias else out,
                          node.name, acc_scale,
-                         c_in * kh * kw * self.bound[wm] * self.bound[im2col], acc)
+                         self.matmul_bound(wm, im2col), acc)
         if has_bias:
             bias = self.init[self.resolve(node.input[2])]
             full = np.rint(np.repeat(bias[:, None], oh * ow, axis=1) * 2.0**acc_scale)
@@ -374,14 +392,28 @@ class _Builder:
         elif op == "Greater":  # x > t  <=>  x - floor(t) > 0
             sign_of(out, -np.floor(t), False, "")
         else:  # x == t  <=>  not (x - t > 0) and not (t - x > 0)
-            above = sign_of(f"{out}/above", -t, False, "+")
-            below = sign_of(f"{out}/below", t, True, "-")
-            either = self.emit("add", (above, below), f"{out}/either", node.name, 0, 2,
-                               1.0 - truth)
+            lo, hi = self.range_of(a)
+            parts = []
+            if hi is None or np.any(hi > t):  # x can exceed t somewhere
+                parts.append(sign_of(f"{out}/above", -t, False, "+"))
+            if lo is None or np.any(lo < t):  # x can fall below t somewhere
+                parts.append(sign_of(f"{out}/below", t, True, "-"))
+            either = parts[0] if len(parts) == 1 else self.emit(
+                "add", tuple(parts), f"{out}/either", node.name, 0, 2, 1.0 - truth)
             neg = self.emit("mulconst", (either,), f"{out}/not", node.name, 0, 2,
                             truth - 1.0, c=-1)
             self.emit("addconst", (neg,), out, node.name, 0, 1, truth.astype(float), c=1)
         self.nonneg.add(out)
+
+    def range_of(self, name: str) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Per-column integer bounds of a product of a 0/1 tensor with a constant matrix (a
+        tree's path counts), or (None, None) when unknown."""
+        node = self.producer.get(name)
+        if (node is None or node.op != "matmul" or node.inputs[0] not in self.binary
+                or node.inputs[1] not in self.constants):
+            return None, None
+        p = self.constants[node.inputs[1]]
+        return np.minimum(p, 0).sum(axis=0), np.maximum(p, 0).sum(axis=0)
 
     def sub(self, node: onnx.NodeProto, out: str) -> None:
         b_name = self.resolve(node.input[1])
@@ -407,6 +439,15 @@ class _Builder:
             return self.shapes_logical[name]
         shape = self.float[name].shape
         return shape[1:] if self.batched and name not in self.constants else shape
+
+    def matmul_bound(self, a: str, b: str) -> int:
+        """Worst case of |a @ b| over every input: exact when one side is a constant
+        (largest absolute row or column sum times the other side's bound)."""
+        if b in self.constants:
+            return self.bound[a] * int(np.abs(self.constants[b]).sum(axis=0).max(initial=0))
+        if a in self.constants:
+            return self.bound[b] * int(np.abs(self.constants[a]).sum(axis=1).max(initial=0))
+        return self.sample_shape(a)[-1] * self.bound[a] * self.bound[b]
 
     def rearrange(self, node: onnx.NodeProto, attrs: dict, out: str) -> None:
         """Reshape, Flatten and Transpose as a fixed index map over the flattened input."""
@@ -442,9 +483,8 @@ class _Builder:
             b_src = f"{b_src}^T"
         b = self.narrow(self.operand(b_src, node), node.name)
         fa, fb = self.float[a], self.float[b]
-        k = fa.shape[-1]
         return self.emit("matmul", (a, b), out, node.name, self.scale[a] + self.scale[b],
-                         k * self.bound[a] * self.bound[b], fa @ fb)
+                         self.matmul_bound(a, b), fa @ fb)
 
     def gemm(self, node: onnx.NodeProto, attrs: dict, out: str) -> None:
         plain = attrs.get("alpha", 1.0) == 1.0 and attrs.get("beta", 1.0) == 1.0

@@ -19,6 +19,9 @@ PROVERS: dict[str, str] = {
 
 WORKLOADS: dict[str, str] = {
     "matmul": "workloads.matmul:MatMul",
+    "mlp": "workloads.mlp:Mlp",
+    "cnn": "workloads.cnn:Cnn",
+    "chess": "workloads.chess:Chess",
     "decision_tree": "workloads.decision_tree:DecisionTree",
 }
 
