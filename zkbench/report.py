@@ -46,6 +46,7 @@ def summary(df: pd.DataFrame) -> pd.DataFrame:
         "verified": grouped["verified"].min(),
         "tamper_rejected": grouped["tamper_rejected"].min(),
         "max_abs_err": grouped["fidelity_max_abs_err"].max(),
+        "top1_agree": grouped["fidelity_top1_agree"].min(),
     })
     plain = out.xs("plain", level="prover", drop_level=False) if "plain" in set(
         out.index.get_level_values("prover")) else None
@@ -73,7 +74,8 @@ def markdown_table(df: pd.DataFrame) -> str:
     cols = [c for c in ["workload", "size", "prover", "backend_used", "status", "repeats",
                         "prove_s", "prove_spread_s", "verify_s", "prove_over_plain",
                         "peak_rss_mib", "proof_bytes", "security_bits", "verified",
-                        "tamper_rejected", "max_abs_err", "reason"] if c in table.columns]
+                        "tamper_rejected", "max_abs_err", "top1_agree", "reason"]
+            if c in table.columns]
     body = [[_fmt(v) for v in row] for row in table[cols].itertuples(index=False)]
     return tabulate(body, headers=cols, tablefmt="github", disable_numparse=True)
 

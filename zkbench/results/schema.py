@@ -57,8 +57,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "pk_bytes": ("Int64", "proving key"),
     "verified": ("boolean", "the honest proof verified"),
     "tamper_rejected": ("boolean", "flipped-byte and wrong-output proofs both rejected"),
-    "fidelity_max_abs_err": ("float64", "max |float output - dequantized proven output|"),
-    "fidelity_top1_agree": ("float64", "fraction of top-1 agreement (score outputs only)"),
+    "fidelity_max_abs_err": ("float64", "max |float - dequantized output| over the samples"),
+    "fidelity_top1_agree": ("float64", "top-1 agreement with the float model over the "
+                                       "samples (score outputs only; zkbench.cell)"),
 }
 
 
