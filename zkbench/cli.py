@@ -190,7 +190,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _statement_context(prover_name: str, workload_name: str, size: str, seed: int,
                        quant_bits: int, backend: str) -> dict[str, Any]:
     """Everything a statement is derived from: prover, models, quantized input."""
-    from provers.base import Unsupported
     from workloads.base import UnknownSize, check_size
     from zkbench import graph, registry
     from zkbench.cell import inputs_for
@@ -213,11 +212,11 @@ def _statement_context(prover_name: str, workload_name: str, size: str, seed: in
         raise UsageError(f"prover {prover_name!r} cannot prove {workload_name} {size}: {reason}")
     xq = qmodel.quantize_input(x)
     return {"prover": prover, "qmodel": qmodel, "input": xq, "model_sha256": graph.digest(fmodel),
-            "input_sha256": _sha256(np.ascontiguousarray(xq, "<i8").tobytes()),
-            "unsupported": Unsupported}
+            "input_sha256": _sha256(np.ascontiguousarray(xq, "<i8").tobytes())}
 
 
 def cmd_prove(args: argparse.Namespace) -> int:
+    from provers.base import Unsupported
     from zkbench.types import Proof
 
     out = _writable_dir(Path(args.out))
@@ -229,7 +228,7 @@ def cmd_prove(args: argparse.Namespace) -> int:
         keys = prover.setup(artifact)
         witness = prover.witness(artifact, ctx["input"])
         proof: Proof = prover.prove(artifact, keys, witness)
-    except ctx["unsupported"] as exc:
+    except Unsupported as exc:
         raise UsageError(f"prover {args.prover!r}: {exc}") from None
     output = np.asarray(proof.statement.output, dtype=np.int64)
     statement = {
