@@ -299,3 +299,221 @@ def test_round_kernels_on_maximal_values(kinds):
                         sumcheck._round_numpy(tables, half, len(kinds)))
     _, _, finals, _, final = prove_and_verify(tables, true_sum(tables))
     assert check_final(final, finals)
+
+
+# ------------------------------------------------------------------ sums of products
+
+
+def _reference_prove_terms(tables, terms, claim, transcript):
+    """prove_terms as first written (vectorised numpy per term, every table extension):
+    kept verbatim as the reference the fast prover must match byte for byte."""
+
+    def as_ext_table(t):
+        t = np.asarray(t, dtype=np.uint64)
+        return F.ext_from_base(t) if t.ndim == 1 else np.ascontiguousarray(t)
+
+    tabs = [as_ext_table(t) for t in tables]
+    n = tabs[0].shape[1]
+    v = n.bit_length() - 1
+    assert n == 1 << v and all(t.shape[1] == n for t in tabs)
+    d = sumcheck.terms_degree(terms)
+    sumcheck._absorb_header(transcript, np.asarray(claim, np.uint64), v, d)
+    points = [0, *range(2, d + 1)]
+    rounds = np.empty((F.EXT_DEGREE, v, d), np.uint64)
+    r_all = np.empty((F.EXT_DEGREE, v), np.uint64)
+    for i in range(v):
+        h = tabs[0].shape[1] // 2
+        lo = [t[:, :h] for t in tabs]
+        step = [F.ext_sub(t[:, h:], t[:, :h]) for t in tabs]
+        msg = np.empty((F.EXT_DEGREE, d), np.uint64)
+        for k, x in enumerate(points):
+            at_x = [F.ext_add(a, F.ext_mul_base(s, np.uint64(x))) if x else a
+                    for a, s in zip(lo, step, strict=True)]
+            total = F.ext_zero()
+            for coeff, idx in terms:
+                prod = at_x[idx[0]]
+                for j in idx[1:]:
+                    prod = F.ext_mul(prod, at_x[j])
+                total = F.ext_add(total, F.ext_mul(coeff, F.ext_sum_all(prod)))
+            msg[:, k] = total
+        rounds[:, i, :] = msg
+        transcript.absorb_ext(sumcheck._LABEL_ROUND, msg)
+        r = transcript.challenge_ext(sumcheck._LABEL_R)
+        r_all[:, i] = r
+        tabs = [mle.fold(t, r) for t in tabs]
+    return SumcheckProof(rounds), r_all, [np.ascontiguousarray(t[:, 0]) for t in tabs]
+
+
+def _ext_const(value: int) -> np.ndarray:
+    return F.ext_from_base(np.array(value % F.P, np.uint64))
+
+
+def _requant_case(v, rng, shift=5):
+    """The requantisation constraint (tables eq, X, M, Q, R, S, D; requant._constraint_terms
+    with a random beta) and booleanity (eq, bits) sumchecks on random tables."""
+    n = 1 << v
+    eq = mle.eq_table(F.ext_random(rng, (v,)))
+    base = [F.encode(rng.integers(-(1 << 12), 1 << 12, n)) for _ in range(6)]
+    beta = F.ext_random(rng, ())
+    b2 = F.ext_mul(beta, beta)
+    half = 1 << (shift - 1)
+    one = F.ext_one()
+    constraint = [(one, (0, 1)), (_ext_const(half), (0, 2)), (_ext_const(-(1 << shift)), (0, 3)),
+                  (_ext_const(-1), (0, 4)), (beta, (0, 5, 5)), (F.ext_neg(beta), (0, 5)),
+                  (b2, (0, 6)), (F.ext_mul(b2, _ext_const(-2)), (0, 5, 3)), (b2, (0, 3)),
+                  (b2, (0, 5))]
+    booleanity = [(one, (0, 1, 1)), (_ext_const(-1), (0, 1))]
+    bits = F.random(rng, (n,)) % np.uint64(2)
+    return [([eq, *base], constraint), ([eq.copy(), bits], booleanity)]
+
+
+def _random_case(v, rng, shared):
+    """Up to 10 tables of either field and up to 10 terms of 1-3 factors: repeated factors,
+    repeated and cancelling monomials, base and extension coefficients, coefficient one
+    (plain and shifted factors in the factored form); `shared`: every term has table 0."""
+    n = 1 << v
+    k = int(rng.integers(1, 11))
+    tables = [F.ext_random(rng, (n,)) if rng.random() < 0.4 else F.random(rng, (n,))
+              for _ in range(k)]
+    terms = []
+    for _ in range(int(rng.integers(1, 11))):
+        size = int(rng.integers(1, 4))
+        idx = [int(j) for j in rng.integers(0, k, size)]
+        if shared and 0 not in idx:
+            idx[0] = 0
+        pick = rng.random()
+        if pick < 0.3:
+            coeff = F.ext_one()
+        elif pick < 0.6:
+            coeff = _ext_const(int(rng.integers(-9, 10)))
+        else:
+            coeff = F.ext_random(rng, ())
+        terms.append((coeff, tuple(int(j) for j in rng.permutation(idx))))
+    if rng.random() < 0.5:  # a monomial repeated (factors reordered), or cancelled
+        coeff, idx = terms[int(rng.integers(len(terms)))]
+        again = coeff if rng.random() < 0.5 else F.ext_neg(coeff)
+        terms.append((again, tuple(reversed(idx))))
+    return tables, terms
+
+
+def _assert_same_as_reference(tables, terms, claim=None):
+    claim = F.ext_zero() if claim is None else claim
+    t_fast, t_ref = Transcript(DOMAIN), Transcript(DOMAIN)
+    fast = sumcheck.prove_terms(tables, terms, claim, t_fast)
+    ref = _reference_prove_terms(tables, terms, claim, t_ref)
+    assert fast[0].to_bytes() == ref[0].to_bytes()
+    assert fast[0].round_evals.shape == ref[0].round_evals.shape
+    assert np.array_equal(fast[1], ref[1]) and fast[1].shape == ref[1].shape
+    assert len(fast[2]) == len(ref[2])
+    for a, b in zip(fast[2], ref[2], strict=True):
+        assert a.shape == (4,) and a.dtype == np.uint64 and np.array_equal(a, b)
+    # the transcripts end in the same state
+    assert np.array_equal(t_fast.challenge_ext("next"), t_ref.challenge_ext("next"))
+    return fast
+
+
+def _terms_sum(tables, terms):
+    total = F.ext_zero()
+    for coeff, idx in terms:
+        prod = F.ext_one((tables[0].shape[-1],))
+        for j in idx:
+            t = tables[j]
+            prod = F.ext_mul(prod, t) if t.ndim == 2 else F.ext_mul_base(prod, t)
+        total = F.ext_add(total, F.ext_mul(coeff, F.ext_sum_all(prod)))
+    return total
+
+
+@pytest.mark.parametrize("v", [0, 1, 2, 5, 9])
+def test_prove_terms_requant_shapes_match_reference(v):
+    rng = np.random.default_rng(200 + v)
+    for tables, terms in _requant_case(v, rng):
+        claim = _terms_sum(tables, terms)
+        proof, r, finals = _assert_same_as_reference(tables, terms, claim)
+        # and the verifier accepts
+        r_v, final = verify(claim, v, 3, proof, Transcript(DOMAIN))
+        assert F.ext_eq(r_v, r)
+        assert F.ext_eq(final, sumcheck.terms_final_value(terms, finals))
+        for t, e in zip(tables, finals, strict=True):
+            assert F.ext_eq(e, mle.evaluate(t, r))
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_prove_terms_random_forms_match_reference(seed):
+    rng = np.random.default_rng(300 + seed)
+    v = int(rng.integers(0, 8))
+    tables, terms = _random_case(v, rng, shared=seed % 2 == 0)
+    claim = F.ext_random(rng, ())  # any claim: the round messages do not depend on it
+    _assert_same_as_reference(tables, terms, claim)
+
+
+def test_prove_terms_parallel_path_matches_reference():
+    # Round 1 of 2^15 rows (h = 2^14) runs the parallel round, fold and build kernels.
+    v = mle.log2_exact(F.PARALLEL_MIN) + 1
+    rng = np.random.default_rng(400)
+    for tables, terms in _requant_case(v, rng):
+        _assert_same_as_reference(tables, terms)
+    _assert_same_as_reference(*_random_case(v, rng, shared=False))
+
+
+def test_prove_terms_on_maximal_values():
+    # Every entry and coefficient p - 1 maximises the unreduced sums in the kernels.
+    v = mle.log2_exact(F.PARALLEL_MIN) + 1
+    n = 1 << v
+    top = np.uint64(F.P - 1)
+    tables = [np.full((4, n), top), np.full(n, top), np.full(n, top), np.full((4, n), top)]
+    big = np.full(4, top)
+    terms = [(big, (0, 1, 2)), (big, (0, 2)), (big, (0, 3, 3)), (big, (0,)), (big, (0, 1)),
+             (F.ext_one(), (0, 2, 2))]
+    _assert_same_as_reference(tables, terms)
+    _assert_same_as_reference(tables, [(big, (1, 2, 3)), (big, (3, 3)), (big, (1,))])
+
+
+def test_prove_terms_forms():
+    # The factored form of the requantisation constraint and of booleanity.
+    rng = np.random.default_rng(5)
+    (_, constraint), (_, booleanity) = _requant_case(2, rng)
+    prefix, groups, cst = sumcheck._terms_form(constraint)
+    assert prefix == [0] and cst == (0, 0, 0, 0) and len(groups) == 2
+    assert [len(g) for g in groups] == [1, 2] and groups[1][0] == 5
+    prefix, groups, cst = sumcheck._terms_form(booleanity)
+    assert prefix == [0, 1] and groups == [[((F.P - 1, 0, 0, 0), ((1, (1, 0, 0, 0)),))]]
+    # cancelling monomials vanish
+    one = F.ext_one()
+    assert sumcheck._terms_form([(one, (0, 1)), (F.ext_neg(one), (1, 0))]) == ([], [], (0,) * 4)
+
+
+def test_prove_terms_results_do_not_alias_scratch_and_inputs_are_kept():
+    rng = np.random.default_rng(6)
+    (tables, terms), _ = _requant_case(6, rng)
+    copies = [t.copy() for t in tables]
+    proof, r, finals = sumcheck.prove_terms(tables, terms, F.ext_zero(), Transcript(DOMAIN))
+    kept = (proof.to_bytes(), r.copy(), [e.copy() for e in finals])
+    for v in (1, 6, 7):  # other calls reuse the prover's scratch buffers
+        for t2, terms2 in _requant_case(v, rng):
+            sumcheck.prove_terms(t2, terms2, F.ext_zero(), Transcript(DOMAIN))
+    assert proof.to_bytes() == kept[0] and np.array_equal(r, kept[1])
+    assert all(np.array_equal(a, b) for a, b in zip(finals, kept[2], strict=True))
+    assert all(np.array_equal(t, c) for t, c in zip(tables, copies, strict=True))
+
+
+def test_prove_terms_numpy_fallback_gives_the_same_proof(monkeypatch):
+    rng = np.random.default_rng(7)
+    cases = _requant_case(5, rng) + [_random_case(4, rng, shared=False)]
+    fast = [sumcheck.prove_terms(t, c, F.ext_zero(), Transcript(DOMAIN))[0].to_bytes()
+            for t, c in cases]
+    monkeypatch.setattr(F, "_numba", None)
+    monkeypatch.setattr(F, "BACKEND", "numpy")
+    slow = [sumcheck.prove_terms(t, c, F.ext_zero(), Transcript(DOMAIN))[0].to_bytes()
+            for t, c in cases]
+    assert fast == slow
+
+
+def test_prove_terms_input_errors():
+    rng = np.random.default_rng(8)
+    terms = [(F.ext_one(), (0, 1))]
+    with pytest.raises(ValueError, match="power-of-two"):
+        sumcheck.prove_terms([F.random(rng, (6,)), F.random(rng, (6,))], terms, F.ext_zero(),
+                             Transcript(DOMAIN))
+    with pytest.raises(ValueError, match="power-of-two"):
+        sumcheck.prove_terms([F.random(rng, (8,)), F.random(rng, (4,))], terms, F.ext_zero(),
+                             Transcript(DOMAIN))
