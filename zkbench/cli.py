@@ -156,10 +156,39 @@ def cmd_run(args: argparse.Namespace) -> int:
               f"{sum(len(v) for v in sweep.sizes.values())} sizes x {sweep.repeat} repeats) "
               f"-> {out}", file=sys.stderr)
     started = time.monotonic()
+    bar: Any = None
+    try:  # a bar needs a terminal with a width; anything else gets plain lines
+        use_bar = not args.quiet and sys.stderr.isatty() and os.get_terminal_size(
+            sys.stderr.fileno()).columns > 0
+    except OSError:
+        use_bar = False
 
     def progress(i: int, n: int, cell: Any, rows: list[dict[str, Any]] | None) -> None:
-        if args.quiet or rows is None:
+        nonlocal bar
+        if args.quiet:
             return
+        if use_bar:  # a terminal: one bar with ETA, failures printed above it
+            if bar is None:  # n is what is left to run (fewer on --resume)
+                from tqdm import tqdm
+
+                bar = tqdm(total=n, unit="cell", file=sys.stderr, dynamic_ncols=True,
+                           bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
+                                      "cells [{elapsed}<{remaining}]")
+            if rows is None:
+                bar.set_description_str(f"{cell.prover} {cell.workload} {cell.size}",
+                                        refresh=False)
+                bar.refresh()
+                return
+            status = next((r["status"] for r in rows if r["status"] != "ok"), "ok")
+            if status != "ok":
+                reason = next(r.get("status_reason") for r in rows if r["status"] != "ok")
+                bar.write(f"zkbench: {cell.prover} {cell.workload} {cell.size} "
+                          f"r{cell.repeat}: {status}: {reason}", file=sys.stderr)
+            bar.update(1)
+            return
+        if rows is None:
+            return
+        # not a terminal (CI logs): one plain line per finished cell
         elapsed = time.monotonic() - started
         eta = elapsed / i * (n - i) if i else 0.0
         status = next((r["status"] for r in rows if r["status"] != "ok"), "ok")
@@ -170,17 +199,21 @@ def cmd_run(args: argparse.Namespace) -> int:
               f"r{cell.repeat}: {status} {detail} (elapsed {elapsed:.0f} s, eta {eta:.0f} s)",
               file=sys.stderr, flush=True)
 
-    run_sweep(sweep, out, resume=args.resume, progress=progress)
+    try:
+        run_sweep(sweep, out, resume=args.resume, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
     df = load(results)
     write_parquet(df, out / "results.parquet")
-    report.write_markdown(df, out)
-    figure = plots.prove_time(df, out)
+    figures = plots.all_figures(df, out)
+    report.write_markdown(df, out, figures)
     print(report.markdown_table(df))
     alarms = report.soundness_alarms(df)
     for alarm in alarms:
         print(f"zkbench: {alarm}", file=sys.stderr)
     print(f"\nresults: {results} and {out / 'results.parquet'}; report: {out / 'report.md'}; "
-          f"figure: {figure}")
+          f"figures: {', '.join(f.name for f in figures) or 'none'}")
     return EXIT_REJECTED if alarms else EXIT_OK
 
 
@@ -314,10 +347,10 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     df = load(Path(args.results))
     out = _writable_dir(Path(args.out))
-    path = report.write_markdown(df, out)
-    figure = plots.prove_time(df, out)
+    figures = plots.all_figures(df, out)
+    path = report.write_markdown(df, out, figures)
     print(report.markdown_table(df))
-    print(f"\nreport: {path}; figure: {figure}")
+    print(f"\nreport: {path}; figures: {', '.join(f.name for f in figures) or 'none'}")
     return EXIT_OK
 
 
@@ -337,12 +370,12 @@ def build_parser() -> argparse.ArgumentParser:
                        description="List every registered prover and workload.")
     s.set_defaults(func=cmd_list)
 
-    s = sub.add_parser("run", help="run a sweep and write results, a report and a figure",
+    s = sub.add_parser("run", help="run a sweep and write results, a report and figures",
                        description="Run a sweep of cells (prover x workload x size x backend x "
                                    "repeat), each in its own subprocess with a timeout and a "
                                    "memory cap. Rows are appended to OUT/results.jsonl as each "
                                    "cell finishes; OUT/results.parquet, OUT/report.md and a "
-                                   "figure are written at the end.")
+                                   "figures are written at the end.")
     s.add_argument("--provers", help="comma-separated provers (default: every available one)")
     s.add_argument("--workloads", help="comma-separated workloads (default: all)")
     s.add_argument("--sizes", help="comma-separated named sizes, e.g. n=16,n=256 "
@@ -383,7 +416,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("report", help="summarise a results file into a markdown report",
                        description="Write OUT/report.md (medians and spread over repeats) and a "
-                                   "figure from RESULTS (results.jsonl, results.parquet or "
+                                   "figures from RESULTS (results.jsonl, results.parquet or "
                                    "their folder).")
     s.add_argument("results", metavar="RESULTS")
     s.add_argument("--out", required=True)

@@ -1,55 +1,76 @@
-"""Prove time against model size (multiply-accumulates), log-log, one line per prover.
-
-In the style of the Cost of Intelligence figures. Cells that failed (timeout, oom, error) are
-drawn as an 'x' at the time they had used when they stopped, so they are never silently missing.
+"""Time against model size, log-log, one line per prover and workload (Cost of Intelligence
+style): prove time against parameters and against multiply-accumulates, verify time against
+parameters. ``plain`` is drawn as a grey reference: its inference (witness stage) in the prove
+figures, its re-execution in the verify figure.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+from zkbench.plots._common import (
+    FAIL_COLOR,
+    Spec,
+    cells,
+    points,
+    render,
+    save,
+    skipped_cells,
+    stage_time,
+    time_limits,
+)
 
-FAILED = ("timeout", "oom", "error")
+LIMIT_STYLE = {"color": FAIL_COLOR, "linestyle": (0, (5, 3)), "linewidth": 0.8}
+X_LABELS = {"n_params": "model size (parameters)",
+            "n_macs": "model size (multiply-accumulates per inference)"}
 
 
-def _caption(df: pd.DataFrame) -> str:
-    m = df.iloc[0]
-    gpu = f", {m.gpu_model}" if isinstance(m.gpu_model, str) and m.gpu_model else ", no GPU"
-    statements = ", ".join(sorted(set(df["statement"].dropna()) - {"none"})) or "n/a"
-    return (f"{m.cpu_model}, {m.cores} cores, {m.ram_bytes / 2**30:.0f} GiB{gpu}; "
-            f"statement: {statements}")
+def time_figure(df: pd.DataFrame, *, stage: str, x: str, name: str, title: str,
+                plain_stage: str, plain_label: str) -> Figure:
+    c = cells(df)
+    plain = c["prover"] == "plain"
+    c = c[(c["role"] == "main") | plain]
+    y = stage_time(c, stage)
+    plain = c["prover"] == "plain"
+    y[plain] = stage_time(c[plain], plain_stage)
+    spec = Spec(name=name, title=title, xlabel=X_LABELS[x], ylabel=f"{stage} time (s)",
+                note=f"Points: median {stage} wall time over repeats; bars: min to max.",
+                baseline_labels={"plain": plain_label},
+                hlines=[(v, f"time limit ({v:g} s)", LIMIT_STYLE) for v in time_limits(c)])
+    return render(df, points(c, c[x], y), spec, skipped_cells(c))
 
 
-def prove_time(df: pd.DataFrame, out_dir: Path) -> Path:
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    prove = df[df["stage"] == "prove"]
-    for (prover, workload), group in prove.groupby(["prover", "workload"], sort=True):
-        ok = group[group["status"] == "ok"].groupby("n_macs")["wall_s"].median()
-        if len(ok):
-            ax.plot(ok.index, ok.to_numpy(), marker="o", label=f"{prover} ({workload})")
-        bad = group[group["status"].isin(FAILED)]
-        if len(bad):
-            ax.scatter(bad["n_macs"], bad["wall_s"].fillna(0), marker="x", color="red",
-                       zorder=3, label=f"{prover} ({workload}) failed")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("model size (multiply-accumulates per inference)")
-    ax.set_ylabel("prove time (s)")
-    ax.grid(True, which="both", alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8)
-    ax.set_title("Prove time vs model size", fontsize=11)
-    fig.text(0.01, 0.01, _caption(df), fontsize=7, color="0.3")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    png = out_dir / "prove_time.png"
-    fig.savefig(png, dpi=120)
-    fig.savefig(out_dir / "prove_time.svg")
-    plt.close(fig)
-    return png
+def build_prove_time(df: pd.DataFrame) -> Figure:
+    return time_figure(df, stage="prove", x="n_params", name="prove_time",
+                       title="Prove time vs parameters", plain_stage="witness",
+                       plain_label="plain inference (no proof)")
+
+
+def build_prove_time_macs(df: pd.DataFrame) -> Figure:
+    return time_figure(df, stage="prove", x="n_macs", name="prove_time_macs",
+                       title="Prove time vs multiply-accumulates", plain_stage="witness",
+                       plain_label="plain inference (no proof)")
+
+
+def build_verify_time(df: pd.DataFrame) -> Figure:
+    return time_figure(df, stage="verify", x="n_params", name="verify_time",
+                       title="Verify time vs parameters", plain_stage="verify",
+                       plain_label="plain re-execution")
+
+
+def prove_time(df: pd.DataFrame, out_dir: Path | str) -> Path:
+    """Prove time against parameters; writes prove_time.png and .svg, returns the PNG."""
+    return save(build_prove_time(df), out_dir, "prove_time")
+
+
+def prove_time_macs(df: pd.DataFrame, out_dir: Path | str) -> Path:
+    """Prove time against multiply-accumulates per inference."""
+    return save(build_prove_time_macs(df), out_dir, "prove_time_macs")
+
+
+def verify_time(df: pd.DataFrame, out_dir: Path | str) -> Path:
+    """Verify time against parameters."""
+    return save(build_verify_time(df), out_dir, "verify_time")
