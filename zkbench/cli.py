@@ -374,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run a sweep of cells (prover x workload x size x backend x "
                                    "repeat), each in its own subprocess with a timeout and a "
                                    "memory cap. Rows are appended to OUT/results.jsonl as each "
-                                   "cell finishes; OUT/results.parquet, OUT/report.md and a "
+                                   "cell finishes; OUT/results.parquet, OUT/report.md and "
                                    "figures are written at the end.")
     s.add_argument("--provers", help="comma-separated provers (default: every available one)")
     s.add_argument("--workloads", help="comma-separated workloads (default: all)")
