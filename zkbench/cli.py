@@ -415,7 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_verify)
 
     s = sub.add_parser("report", help="summarise a results file into a markdown report",
-                       description="Write OUT/report.md (medians and spread over repeats) and a "
+                       description="Write OUT/report.md (medians and spread over repeats) and "
                                    "figures from RESULTS (results.jsonl, results.parquet or "
                                    "their folder).")
     s.add_argument("results", metavar="RESULTS")
