@@ -31,7 +31,6 @@ from zkbench.qmodel import QNode, QuantizedModel
 SUPPORTED_ONNX_OPS = ("MatMul", "Gemm", "Conv", "MaxPool", "Add", "Sub", "Mul", "Relu",
                       "Identity", "Reshape", "Flatten", "Transpose", "Less", "LessOrEqual",
                       "Greater", "Equal", "Cast")
-MATRIX_OPS = ("matmul",)
 ELEMENTWISE = ("add", "mulconst", "addconst", "mul", "relu", "sign", "rescale")
 
 
@@ -63,11 +62,6 @@ def exact_scale(value: np.ndarray, bits: int) -> int:
         if np.array_equal(scaled, np.rint(scaled)):
             return s
     return s_max
-
-
-def quantize_tensor(x: np.ndarray, s: int, bits: int) -> np.ndarray:
-    limit = 2 ** (bits - 1) - 1
-    return np.clip(np.rint(np.asarray(x, np.float64) * 2.0**s), -limit, limit).astype(np.int64)
 
 
 def quantize(

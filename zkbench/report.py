@@ -10,8 +10,6 @@ from pathlib import Path
 import pandas as pd
 from tabulate import tabulate
 
-from zkbench import environment
-
 KEYS = ["workload", "size", "prover", "backend_used"]
 
 
@@ -218,7 +216,3 @@ def write_markdown(df: pd.DataFrame, out_dir: Path,
     path.write_text("\n".join(lines))
     return path
 
-
-def this_machine() -> str:
-    fp = environment.fingerprint()
-    return f"{fp['cpu_model']}, {fp['cores']} cores, {fp['ram_bytes'] / 2**30:.0f} GiB"
