@@ -304,44 +304,9 @@ def test_round_kernels_on_maximal_values(kinds):
 # ------------------------------------------------------------------ sums of products
 
 
-def _reference_prove_terms(tables, terms, claim, transcript):
-    """prove_terms as first written (vectorised numpy per term, every table extension):
-    kept verbatim as the reference the fast prover must match byte for byte."""
-
-    def as_ext_table(t):
-        t = np.asarray(t, dtype=np.uint64)
-        return F.ext_from_base(t) if t.ndim == 1 else np.ascontiguousarray(t)
-
-    tabs = [as_ext_table(t) for t in tables]
-    n = tabs[0].shape[1]
-    v = n.bit_length() - 1
-    assert n == 1 << v and all(t.shape[1] == n for t in tabs)
-    d = sumcheck.terms_degree(terms)
-    sumcheck._absorb_header(transcript, np.asarray(claim, np.uint64), v, d)
-    points = [0, *range(2, d + 1)]
-    rounds = np.empty((F.EXT_DEGREE, v, d), np.uint64)
-    r_all = np.empty((F.EXT_DEGREE, v), np.uint64)
-    for i in range(v):
-        h = tabs[0].shape[1] // 2
-        lo = [t[:, :h] for t in tabs]
-        step = [F.ext_sub(t[:, h:], t[:, :h]) for t in tabs]
-        msg = np.empty((F.EXT_DEGREE, d), np.uint64)
-        for k, x in enumerate(points):
-            at_x = [F.ext_add(a, F.ext_mul_base(s, np.uint64(x))) if x else a
-                    for a, s in zip(lo, step, strict=True)]
-            total = F.ext_zero()
-            for coeff, idx in terms:
-                prod = at_x[idx[0]]
-                for j in idx[1:]:
-                    prod = F.ext_mul(prod, at_x[j])
-                total = F.ext_add(total, F.ext_mul(coeff, F.ext_sum_all(prod)))
-            msg[:, k] = total
-        rounds[:, i, :] = msg
-        transcript.absorb_ext(sumcheck._LABEL_ROUND, msg)
-        r = transcript.challenge_ext(sumcheck._LABEL_R)
-        r_all[:, i] = r
-        tabs = [mle.fold(t, r) for t in tabs]
-    return SumcheckProof(rounds), r_all, [np.ascontiguousarray(t[:, 0]) for t in tabs]
+# The reference the fast prover must match byte for byte: the straightforward vectorised numpy
+# prover (one pass per term, every table extension), which is also the no-numba fallback.
+_reference_prove_terms = sumcheck._prove_terms_numpy
 
 
 def _ext_const(value: int) -> np.ndarray:
