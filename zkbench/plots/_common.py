@@ -51,6 +51,8 @@ BASELINE_ABOUT = {"plain": "plain = quantized integer inference, no proof",
 BASELINE_STYLE = {"plain": {"color": "0.35", "linestyle": "--"},
                   "null": {"color": "0.6", "linestyle": ":"}}
 FAIL_COLOR = "#C00000"
+LIMIT_STYLE = {"color": FAIL_COLOR, "linestyle": (0, (5, 3)), "linewidth": 0.8}
+"""How a timeout or memory limit is drawn."""
 FAIL_STYLE = {
     "timeout": {"marker": "^", "label": "timeout"},
     "oom": {"marker": "*", "label": "out of memory"},

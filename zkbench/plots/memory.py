@@ -11,7 +11,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from zkbench.plots._common import (
-    FAIL_COLOR,
+    LIMIT_STYLE,
     Spec,
     cells,
     memory_limits_mib,
@@ -21,8 +21,6 @@ from zkbench.plots._common import (
     save,
     skipped_cells,
 )
-
-LIMIT_STYLE = {"color": FAIL_COLOR, "linestyle": (0, (5, 3)), "linewidth": 0.8}
 
 
 def build_peak_memory(df: pd.DataFrame) -> Figure:

@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from zkbench.plots._common import (
-    FAIL_COLOR,
+    LIMIT_STYLE,
     Spec,
     cells,
     points,
@@ -25,7 +25,6 @@ from zkbench.plots._common import (
     time_limits,
 )
 
-LIMIT_STYLE = {"color": FAIL_COLOR, "linestyle": (0, (5, 3)), "linewidth": 0.8}
 RING = {"marker": "o", "markersize": 10, "markerfacecolor": "none", "markeredgecolor": "black",
         "markeredgewidth": 0.8, "linestyle": "none"}
 

@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from zkbench.plots._common import (
-    FAIL_COLOR,
+    LIMIT_STYLE,
     Spec,
     cells,
     points,
@@ -23,7 +23,6 @@ from zkbench.plots._common import (
     time_limits,
 )
 
-LIMIT_STYLE = {"color": FAIL_COLOR, "linestyle": (0, (5, 3)), "linewidth": 0.8}
 X_LABELS = {"n_params": "model size (parameters)",
             "n_macs": "model size (multiply-accumulates per inference)"}
 
