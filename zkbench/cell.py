@@ -32,13 +32,18 @@ CALIBRATION_SAMPLES = 16
 FIDELITY_SAMPLES = 32
 
 
-def inputs_for(workload: Any, size: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """(input to prove, calibration batch): independent draws, so scales are not fitted to
+def build(workload: Any, size: str, seed: int, bits: int = 8) -> tuple[Any, np.ndarray, Any]:
+    """(float model, float input to prove, quantized model) for one statement: the one
+    derivation that runs, ``zkbench prove``/``verify`` and the conformance kit share.
+
+    The quantizer is calibrated on a batch of independent draws, so scales are not fitted to
     the inputs whose fidelity is measured."""
+    fmodel = workload.model(size)
     x = workload.inputs(size, np.random.default_rng(seed))
     calibration = np.stack([workload.inputs(size, np.random.default_rng([seed, 1, i]))
                             for i in range(CALIBRATION_SAMPLES)])
-    return x, calibration
+    qmodel = quantize(fmodel, calibration, bits=bits, output_kind=workload.output_kind)
+    return fmodel, x, qmodel
 
 
 def measure_fidelity(workload: Any, size: str, seed: int, fmodel: Any, qmodel: Any,
@@ -110,9 +115,7 @@ def run(spec: dict[str, Any], emit: Emit) -> None:
     if reason:
         emit({"event": "skip", "reason": reason})
         return
-    fmodel = workload.model(cell.size)
-    x, calibration = inputs_for(workload, cell.size, cell.seed)
-    qmodel = quantize(fmodel, calibration, bits=bits, output_kind=workload.output_kind)
+    fmodel, x, qmodel = build(workload, cell.size, cell.seed, bits)
     emit({"event": "info", "n_params": graph.n_params(fmodel), "n_macs": graph.n_macs(fmodel),
           "quant_bits": bits})
     reason = prover.skip_reason(qmodel, cell.size, cell.backend)

@@ -225,8 +225,7 @@ def _statement_context(prover_name: str, workload_name: str, size: str, seed: in
     """Everything a statement is derived from: prover, models, quantized input."""
     from workloads.base import UnknownSize, check_size
     from zkbench import graph, registry
-    from zkbench.cell import inputs_for
-    from zkbench.quantize import quantize
+    from zkbench.cell import build
 
     try:
         workload = registry.create_workload(workload_name)
@@ -237,9 +236,7 @@ def _statement_context(prover_name: str, workload_name: str, size: str, seed: in
     reason = prover.available()
     if reason:
         raise UsageError(f"prover {prover_name!r} is unavailable here: {reason}")
-    fmodel = workload.model(size)
-    x, calibration = inputs_for(workload, size, seed)
-    qmodel = quantize(fmodel, calibration, bits=quant_bits, output_kind=workload.output_kind)
+    fmodel, x, qmodel = build(workload, size, seed, quant_bits)
     reason = prover.skip_reason(qmodel, size, backend)
     if reason:
         raise UsageError(f"prover {prover_name!r} cannot prove {workload_name} {size}: {reason}")

@@ -16,9 +16,8 @@ import pytest
 
 from provers.base import ProofRejected
 from zkbench import registry
-from zkbench.cell import inputs_for
+from zkbench.cell import build
 from zkbench.qmodel import QuantizedModel
-from zkbench.quantize import quantize
 from zkbench.types import Artifact, Keys, Proof
 
 FLIP_POSITIONS = 24
@@ -39,8 +38,7 @@ def prepare(prover_name: str, workload: str = "matmul", size: str = "n=16", seed
     """Build, quantize, compile, set up, and prove one statement."""
     prover = registry.create_prover(prover_name, backend)
     w = registry.create_workload(workload)
-    x, calibration = inputs_for(w, size, seed)
-    qmodel = quantize(w.model(size), calibration, output_kind=w.output_kind)
+    _, x, qmodel = build(w, size, seed)
     xq = qmodel.quantize_input(x)
     workdir = workdir or Path(tempfile.mkdtemp(prefix="zkbench-conformance-"))
     artifact = prover.compile(qmodel, workdir)
