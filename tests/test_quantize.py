@@ -31,6 +31,30 @@ def test_matmul_integer_inference_is_exact_and_close_to_float():
     assert 0 < err < 64 * (step_x + step_w)
 
 
+@pytest.mark.parametrize("size", ["64x1024x256", "b8:16x64x64"])
+def test_rectangular_and_batched_matmul_is_the_integer_product(size):
+    w = MatMul()
+    model = w.model(size)
+    x = w.inputs(size, np.random.default_rng(3))
+    b, m, k, n = w.shape(size)
+    assert x.shape == ((b, m, k) if b else (m, k))
+    q = quantize(model, x)
+    xq = q.quantize_input(x)
+    y = q.output(xq)
+    assert y.shape == ((b, m, n) if b else (m, n))
+    assert np.array_equal(y, xq @ q.constants["W"])
+    ref = graph.run_float(model, x)
+    assert fidelity(ref, q.dequantize_output(y), "values").max_abs_err < 2.0
+
+
+def test_matmul_size_names_parse_or_fail_clearly():
+    assert MatMul.shape("n=32") == (0, 32, 32, 32)
+    assert MatMul.shape("1x4096x4096") == (0, 1, 4096, 4096)
+    assert MatMul.shape("b8:16x64x64") == (8, 16, 64, 64)
+    with pytest.raises(ValueError, match="n=N, MxKxN nor bB:MxKxN"):
+        MatMul.shape("16x64")
+
+
 def test_mlp_gets_rescales_and_keeps_top1():
     rng = np.random.default_rng(0)
     model = mlp_model(rng)

@@ -447,7 +447,7 @@ class _Builder:
         """Reshape, Flatten and Transpose as a fixed index map over the flattened input."""
         a = self.operand(node.input[0], node)
         sample = self.sample_shape(a)
-        positions = np.arange(int(np.prod(sample)), dtype=np.int64).reshape(sample)
+        positions = self.positions(a)
         if node.op_type == "Reshape":
             shape_name = self.resolve(node.input[1])
             if shape_name not in self.init:
@@ -460,11 +460,14 @@ class _Builder:
             index = positions.reshape(int(np.prod(sample[:axis])), -1)
         else:
             index = positions.transpose(attrs.get("perm") or None)
-        shadow = self.flat_shadow(a)[..., index]
+        self.indexed(a, index, out, node.name)
+
+    def indexed(self, a: str, index: np.ndarray, out: str, node_name: str) -> str:
+        """A rearrange of ``a``: output element i is ``a.flat[index.flat[i]]``."""
         if a in self.nonneg:
             self.nonneg.add(out)
-        self.emit("rearrange", (a,), out, node.name, self.scale[a], self.bound[a], shadow,
-                  index=np.ascontiguousarray(index))
+        return self.emit("rearrange", (a,), out, node_name, self.scale[a], self.bound[a],
+                         self.flat_shadow(a)[..., index], index=np.ascontiguousarray(index))
 
     def matmul(self, node: onnx.NodeProto, a_name: str, b_name: str, out: str,
                transpose_b: bool = False) -> str:
@@ -476,9 +479,24 @@ class _Builder:
             self.init[f"{b_src}^T"] = self.init[b_src].T
             b_src = f"{b_src}^T"
         b = self.narrow(self.operand(b_src, node), node.name)
+        lead = self.sample_shape(a)[:-2]
+        if lead and len(self.sample_shape(b)) == 2:
+            # A batch of inputs through one matrix: fold the batch axes into the rows.
+            k, n = self.sample_shape(b)
+            a = self.indexed(a, self.positions(a).reshape(-1, k), f"{out}/rows", node.name)
+            rows = self.emit("matmul", (a, b), f"{out}/matmul", node.name,
+                             self.scale[a] + self.scale[b], self.matmul_bound(a, b),
+                             self.float[a] @ self.float[b])
+            return self.indexed(rows, self.positions(rows).reshape(*lead, -1, n), out,
+                                node.name)
         fa, fb = self.float[a], self.float[b]
         return self.emit("matmul", (a, b), out, node.name, self.scale[a] + self.scale[b],
                          self.matmul_bound(a, b), fa @ fb)
+
+    def positions(self, name: str) -> np.ndarray:
+        """Flat positions of one sample of ``name``, in its ONNX shape."""
+        sample = self.sample_shape(name)
+        return np.arange(int(np.prod(sample)), dtype=np.int64).reshape(sample)
 
     def gemm(self, node: onnx.NodeProto, attrs: dict, out: str) -> None:
         plain = attrs.get("alpha", 1.0) == 1.0 and attrs.get("beta", 1.0) == 1.0

@@ -1,5 +1,6 @@
-"""Every registered workload's smallest size, proven and verified by gkr, with the tamper check
-the runner applies (a flipped proof byte and a wrong public output)."""
+"""Every registered workload's smallest size (and matmul's rectangular and batched shapes),
+proven and verified by gkr, with the tamper check the runner applies (a flipped proof byte and
+a wrong public output)."""
 
 import pytest
 
@@ -8,6 +9,7 @@ from zkbench.cell import tamper_check
 from zkbench.testing import prepare
 
 SMALLEST = [(w, registry.create_workload(w).quick_sizes()[0]) for w in registry.workload_names()]
+SMALLEST += [("matmul", "256x64x1024"), ("matmul", "b8:16x64x64")]
 
 
 @pytest.mark.parametrize(("workload", "size"), SMALLEST)
