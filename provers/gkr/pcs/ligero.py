@@ -50,14 +50,15 @@ class CommittedMatrix:
     """(n, R) uint32: encoded column j is row j (contiguous: it is a Merkle leaf)."""
     tree: MerkleTree
 
-    def combine(self, weights: np.ndarray) -> np.ndarray:
-        """w^T U for an extension vector w (4, R): (4, k). Exact float64 BLAS on 15-bit limbs
+    def combine(self, weights: np.ndarray, row0: int = 0) -> np.ndarray:
+        """w^T U for an extension vector w (4, R): (4, k); with ``row0``, w covers only the
+        rows row0, row0 + 1, ... (the others weigh zero). Exact float64 BLAS on 15-bit limbs
         (field.ext_matvec_small), since every entry is below p/2 < 2^30 in magnitude."""
         weights = F._as_ext(weights)
-        if weights.shape[1] != self.commitment.rows:
-            raise ValueError(f"ligero: {weights.shape[1]} row weights for "
+        if weights.ndim != 2 or row0 < 0 or row0 + weights.shape[1] > self.commitment.rows:
+            raise ValueError(f"ligero: {weights.shape[1]} row weights from row {row0} for "
                              f"{self.commitment.rows} rows")
-        m = self.values
+        m = self.values[row0:row0 + weights.shape[1]]
         if not m.size or int(np.abs(m).max()) < _LIMB:
             return F.ext_matvec_small(m.astype(np.float64), weights, check=False)
         hi, lo = np.divmod(m, _LIMB)
@@ -113,6 +114,9 @@ def open_combinations(matrices: list[CommittedMatrix], combinations: list[list[n
                              f"{len(matrices)} matrices")
         u = F.ext_zero((cols,))
         for m, w in zip(matrices, weights, strict=True):
+            if np.shape(w) != (F.EXT_DEGREE, m.commitment.rows):
+                raise ValueError(f"ligero: combination {j} has weights of shape "
+                                 f"{np.shape(w)} for {m.commitment.rows} rows")
             u = F.ext_add(u, m.combine(w))
         channel.send_ext(f"pcs/row/{j}", u)
         rows_sent.append(u)
