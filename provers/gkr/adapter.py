@@ -1,65 +1,128 @@
-"""``gkr``: the reference GKR prover as a zkbench prover.
+"""``gkr`` and ``gkr-cw``: the reference GKR prover as zkbench provers.
 
-Statement (v1): inference with public weights, input and output. BabyBear with every challenge
-in its degree-4 extension; Fiat-Shamir over SHA-256. ``security_bits`` in capabilities is the
-floor the compiler enforces; each circuit's own figure (from its rounds and degrees) is
-reported per cell.
+Statements. ``gkr`` (``statement="public"``): inference with public weights, input and output;
+the verifier reads the weights and evaluates their MLEs itself. ``gkr-cw``
+(``statement="committed-weights"``): the weights are committed once in ``setup`` (Ligero,
+provers/gkr/pcs; the commitment is the verifying key's, absorbed before any challenge), and
+every proof ends with an opening of the claims GKR leaves on them (committed.py); the
+verifying key holds the circuit's shapes and layers but no weight. Both: BabyBear with every
+challenge in its degree-4 extension; Fiat-Shamir over SHA-256. ``security_bits`` in
+capabilities is the floor the compiler enforces; each circuit's own figure (from its rounds
+and degrees, and for ``gkr-cw`` the commitment's openings) is reported per cell.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
 from provers.base import BaseProver, MalformedProof, ProofRejected, Unsupported
+from provers.gkr import committed, committed_prover, mle, sumcheck, verifier
 from provers.gkr import field as F
-from provers.gkr import mle, sumcheck, verifier
 from provers.gkr import prover as gkr_prover
 from provers.gkr.circuit import Circuit
 from provers.gkr.compile import SUPPORTED_OPS, compile_model, tensor_values
 from provers.gkr.errors import UnsupportedCircuit
+from provers.gkr.pcs import ntt
+from provers.gkr.pcs.params import DEFAULT, Commitment
 from zkbench.qmodel import QuantizedModel
 from zkbench.types import Artifact, Capabilities, Keys, Proof, Statement, Witness
 
 FIELD_BITS = 4 * math.log2(F.P)
 MIN_SECURITY_BITS = 100
+STATEMENTS = ("public", "committed-weights")
+
+
+@dataclass(frozen=True)
+class VerifyingKey:
+    """All the verifier reads: the circuit (without weights for committed-weights) and, when
+    weights are committed, their layout and commitment."""
+
+    circuit: Circuit
+    layout: committed.Layout | None = None
+    commitment: Commitment | None = None
+
+    def size_bytes(self) -> int:
+        size = len(json.dumps(self.circuit.description()))
+        size += 4 * sum(w.size for w in self.circuit.weights.values())
+        if self.layout is not None:
+            size += len(json.dumps(self.layout.description())) + len(
+                self.commitment.to_bytes())
+        return size
+
+
+@dataclass(frozen=True)
+class GkrKeys:
+    vk: VerifyingKey
+    matrix: object = None
+    """The prover's committed matrix (ligero.CommittedMatrix) for committed-weights."""
 
 
 class GkrProver(BaseProver):
     name: ClassVar[str] = "gkr"
+    default_statement: ClassVar[str] = "public"
+
+    def __init__(self, backend: str = "cpu", statement: str | None = None) -> None:
+        super().__init__(backend)
+        self.statement = statement or self.default_statement
+        if self.statement not in STATEMENTS:
+            raise ValueError(f"gkr: unknown statement {self.statement!r}; known: "
+                             f"{', '.join(STATEMENTS)}")
+
+    @property
+    def committed(self) -> bool:
+        return self.statement == "committed-weights"
 
     def capabilities(self) -> Capabilities:
         return Capabilities(field="BabyBear^4", security_bits=MIN_SECURITY_BITS, zk=False,
-                            statement="public", backends=("cpu",), ops=SUPPORTED_OPS)
+                            statement=self.statement, backends=("cpu",), ops=SUPPORTED_OPS)
+
+    def _bits(self, circuit: Circuit) -> int:
+        if not self.committed:
+            return circuit.security_bits(FIELD_BITS)
+        layout = _layout(circuit)
+        uses = circuit.consumers()
+        claims = sum(uses[name] for name in layout.slots)
+        error = (circuit.soundness_error_terms() / 2.0**FIELD_BITS
+                 + committed.security_error(layout, claims, DEFAULT))
+        return math.floor(-math.log2(error))
 
     def security_bits(self, artifact: Artifact) -> int:
-        return artifact.data[1].security_bits(FIELD_BITS)
+        return self._bits(artifact.data[1])
 
     def compile(self, model: QuantizedModel, workdir: Path) -> Artifact:
         try:
             circuit = compile_model(model)
         except UnsupportedCircuit as exc:
             raise Unsupported(str(exc)) from None
-        bits = circuit.security_bits(FIELD_BITS)
+        bits = self._bits(circuit)
         if bits < MIN_SECURITY_BITS:
             raise Unsupported(f"circuit would have only {bits} bits of security")
         # Compile (or load) the numba kernels here, so no timed proving stage pays for it.
         F.warmup()
         mle.warmup()
         sumcheck.warmup()
+        ntt.warmup()
         return Artifact(workdir=workdir, data=(model, circuit), digest=circuit.digest().hex())
 
     def setup(self, artifact: Artifact) -> Keys:
         circuit: Circuit = artifact.data[1]
-        # Public-weights statement: the verifier's key is the circuit itself, weights included
-        # (4 bytes per field element); the prover needs nothing more.
-        size = len(json.dumps(circuit.description())) + 4 * sum(
-            w.size for w in circuit.weights.values())
-        return Keys(pk_bytes=size, vk_bytes=size)
+        if not self.committed:
+            # Public weights: the verifier's key is the circuit itself, weights included
+            # (4 bytes per field element); the prover needs nothing more.
+            vk = VerifyingKey(circuit)
+            return Keys(data=GkrKeys(vk), pk_bytes=vk.size_bytes(), vk_bytes=vk.size_bytes())
+        layout = _layout(circuit)
+        matrix = committed_prover.commit(layout, circuit.weights, DEFAULT)
+        vk = VerifyingKey(dataclasses.replace(circuit, weights={}), layout, matrix.commitment)
+        pk_bytes = vk.size_bytes() + 8 * matrix.values.size + 4 * matrix.columns.size
+        return Keys(data=GkrKeys(vk, matrix), pk_bytes=pk_bytes, vk_bytes=vk.size_bytes())
 
     def witness(self, artifact: Artifact, x: np.ndarray) -> Witness:
         model, circuit = artifact.data
@@ -68,19 +131,39 @@ class GkrProver(BaseProver):
         return Witness(Statement(input=np.asarray(x), output=y), data=values)
 
     def prove(self, artifact: Artifact, keys: Keys, witness: Witness) -> Proof:
-        circuit: Circuit = artifact.data[1]
-        data = gkr_prover.prove(circuit, witness.data).proof_bytes()
+        if not self.committed:
+            circuit: Circuit = artifact.data[1]
+            data = gkr_prover.prove(circuit, witness.data).proof_bytes()
+        else:
+            k: GkrKeys = keys.data
+            data = gkr_prover.prove(k.vk.circuit, witness.data,
+                                    committed=(k.vk.layout, k.matrix)).proof_bytes()
         return Proof(data=data, statement=witness.statement)
 
     def verify(self, artifact: Artifact, keys: Keys, proof: Proof) -> bool:
-        circuit: Circuit = artifact.data[1]
+        """Reads only the verifying key (``keys.data.vk``), never the artifact's weights."""
+        vk: VerifyingKey = keys.data.vk
+        extra = None if vk.layout is None else (vk.layout, vk.commitment)
         try:
-            return verifier.verify(circuit, proof.statement.input, proof.statement.output,
-                                   proof.data)
+            return verifier.verify(vk.circuit, proof.statement.input, proof.statement.output,
+                                   proof.data, committed=extra)
         except ProofRejected:
             raise
         except ValueError as exc:  # malformed values the channel did not classify
             raise MalformedProof(f"gkr proof: {exc}") from None
+
+
+class GkrCommittedProver(GkrProver):
+    """``gkr`` proving the committed-weights statement (a name of its own, so sweeps and
+    reports compare it with the other committed-weights provers)."""
+
+    name: ClassVar[str] = "gkr-cw"
+    default_statement: ClassVar[str] = "committed-weights"
+
+
+def _layout(circuit: Circuit) -> committed.Layout:
+    return committed.Layout.build([circuit.tensors[n] for n in sorted(circuit.weights)],
+                                  DEFAULT)
 
 
 def _unpad(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

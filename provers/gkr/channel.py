@@ -53,6 +53,11 @@ class ProverChannel:
         self.transcript.absorb_base(label.encode(), values)
         self._append(label, F.to_bytes(values))
 
+    def send_bytes(self, label: str, data: bytes) -> None:
+        """Raw bytes whose length the verifier knows (Merkle roots and nodes)."""
+        self.transcript.absorb_bytes(label.encode(), data)
+        self._append(label, bytes(data))
+
     def send_sumcheck(self, label: str, proof: SumcheckProof) -> None:
         """Sumcheck messages were absorbed round by round by sumcheck.prove."""
         self._append(label, proof.to_bytes())
@@ -100,6 +105,11 @@ class VerifierChannel:
             raise MalformedProof(f"gkr proof: {label}: {exc}") from None
         self.transcript.absorb_base(label.encode(), values)
         return values
+
+    def recv_bytes(self, label: str, count: int) -> bytes:
+        raw = self._take(count, label)
+        self.transcript.absorb_bytes(label.encode(), raw)
+        return raw
 
     def recv_sumcheck(self, label: str, num_vars: int, degree: int) -> SumcheckProof:
         raw = self._take(16 * num_vars * degree, label)

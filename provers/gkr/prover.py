@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from provers.gkr import committed_prover
 from provers.gkr import tensor as T
 from provers.gkr.channel import ProverChannel
 from provers.gkr.circuit import Circuit
@@ -18,11 +19,14 @@ from provers.gkr.statement import absorb_output, bind_prefix
 
 
 def prove(circuit: Circuit, values: dict[str, np.ndarray],
-          omit: frozenset[str] = frozenset()) -> ProverChannel:
+          omit: frozenset[str] = frozenset(), committed=None) -> ProverChannel:
     """The proof of the circuit on ``values`` (every tensor and advice, zero-padded int64),
     as the channel that wrote it (``.proof_bytes()``; ``.layout`` names each message's
-    bytes). ``omit`` weakens the transcript: tests use it to play a forging prover."""
-    transcript = bind_prefix(circuit, values[circuit.input], omit)
+    bytes). ``omit`` weakens the transcript: tests use it to play a forging prover.
+    ``committed`` = (committed.Layout, ligero.CommittedMatrix) for the committed-weights
+    statement: the claims left on those tensors are opened (committed_prover)."""
+    commitment = None if committed is None else committed[1].commitment.to_bytes()
+    transcript = bind_prefix(circuit, values[circuit.input], omit, commitment)
     channel = ProverChannel(transcript)
     for name in circuit.advice():
         channel.send_base(f"advice/{name}", T.encode(values[name]))
@@ -39,4 +43,9 @@ def prove(circuit: Circuit, values: dict[str, np.ndarray],
         for new in REDUCTIONS[layer.kind].prove(layer, claim, values, circuit.tensors,
                                                 channel):
             claims.setdefault(new.tensor, []).append(new)
+    if committed is not None:
+        layout, matrix = committed
+        opened = [c for name, pending in claims.items() if name in layout.slots
+                  for c in pending]
+        committed_prover.prove_claims(layout, matrix, opened, channel)
     return channel

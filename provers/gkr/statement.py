@@ -18,10 +18,15 @@ from provers.gkr.transcript import Transcript
 
 
 def bind_prefix(circuit: Circuit, x_padded: np.ndarray,
-                omit: frozenset[str] = frozenset()) -> Transcript:
+                omit: frozenset[str] = frozenset(), commitment: bytes | None = None
+                ) -> Transcript:
+    """``commitment``: the committed weights' commitment (root and shape), for the
+    committed-weights statement, whose circuit digest then covers no weight values."""
     t = new_transcript()
     if "circuit" not in omit:
         t.absorb_bytes(b"circuit", circuit.digest())
+    if commitment is not None and "commitment" not in omit:
+        t.absorb_bytes(b"weights-commitment", commitment)
     if "input" not in omit:
         t.absorb_bytes(b"input", _int_bytes(x_padded))
     return t

@@ -16,6 +16,7 @@ from provers.gkr import tensor as T
 from provers.gkr.channel import VerifierChannel
 from provers.gkr.circuit import Circuit
 from provers.gkr.claim import Claim, verify_merge
+from provers.gkr.committed import verify_claims
 from provers.gkr.errors import LeafMismatch
 from provers.gkr.layers import REDUCTIONS
 from provers.gkr.statement import absorb_output, bind_prefix
@@ -42,12 +43,16 @@ def _advice(circuit: Circuit, name: str, channel: VerifierChannel) -> np.ndarray
 
 
 def verify(circuit: Circuit, x: np.ndarray, y: np.ndarray, proof: bytes,
-           omit: frozenset[str] = frozenset()) -> bool:
+           omit: frozenset[str] = frozenset(), committed=None) -> bool:
     """True, or raises ProofRejected (MalformedProof, SumcheckFailed, ClaimMismatch,
-    LeafMismatch). ``omit`` weakens the transcript for Fiat-Shamir attack tests only."""
+    LeafMismatch, and the pcs errors). ``omit`` weakens the transcript for Fiat-Shamir
+    attack tests only. ``committed`` = (committed.Layout, pcs Commitment) for the
+    committed-weights statement: the circuit then carries no weights, and the claims on
+    them are checked against the commitment (committed.verify_claims)."""
     xp = _padded(circuit, circuit.input, x, "public input")
     yp = _padded(circuit, circuit.output, y, "public output")
-    channel = VerifierChannel(bind_prefix(circuit, xp, omit), proof)
+    commitment = None if committed is None else committed[1].to_bytes()
+    channel = VerifierChannel(bind_prefix(circuit, xp, omit, commitment), proof)
     advice = {name: _advice(circuit, name, channel) for name in circuit.advice()}
     absorb_output(channel.transcript, yp, omit)
     out = circuit.tensors[circuit.output]
@@ -59,6 +64,13 @@ def verify(circuit: Circuit, x: np.ndarray, y: np.ndarray, proof: bytes,
                  verify_merge(pending, circuit.tensors[layer.out].num_vars, channel))
         for new in REDUCTIONS[layer.kind].verify(layer, claim, circuit.tensors, channel):
             claims.setdefault(new.tensor, []).append(new)
+    if committed is not None:
+        layout, commitment_info = committed
+        opened = [c for name, pending in claims.items() if name in layout.slots
+                  for c in pending]
+        verify_claims(layout, commitment_info, opened, channel)
+        claims = {name: pending for name, pending in claims.items()
+                  if name not in layout.slots}
     channel.finish()
     leaves = {circuit.input: xp, **circuit.weights, **advice}
     for name, pending in claims.items():
