@@ -231,7 +231,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     write_parquet(df, out / "results.parquet")
     figures = plots.all_figures(df, out)
     report.write_markdown(df, out, figures)
-    print(report.markdown_table(df))
+    print(report.machine_tables(df))
     alarms = report.soundness_alarms(df)
     for alarm in alarms:
         print(f"zkbench: {alarm}", file=sys.stderr)
@@ -366,10 +366,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     from zkbench.results import load
 
     df = load(Path(args.results))
+    if args.machine:
+        try:
+            df = report.select_machine(df, args.machine)
+        except ValueError as exc:
+            raise UsageError(f"--machine: {exc}") from None
     out = _writable_dir(Path(args.out))
     figures = plots.all_figures(df, out)
     path = report.write_markdown(df, out, figures)
-    print(report.markdown_table(df))
+    print(report.machine_tables(df))
     print(f"\nreport: {path}; figures: {', '.join(f.name for f in figures) or 'none'}")
     return EXIT_OK
 
@@ -450,6 +455,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "their folder).")
     s.add_argument("results", metavar="RESULTS")
     s.add_argument("--out", required=True)
+    s.add_argument("--machine", metavar="ID",
+                   help="only the rows run on this machine (its machine_id or a unique prefix; "
+                        "the report lists them)")
     s.set_defaults(func=cmd_report)
     return p
 
