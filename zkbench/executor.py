@@ -76,8 +76,9 @@ class LocalExecutor:
 def run_on_worker(cell: Cell, limits: Limits, quant_bits: int,
                   env: dict[str, str] | None) -> dict[str, Any]:
     """The task a Dask worker runs: one cell through ``run_cell`` (its own subprocess, the same
-    limits), with its log in a scratch folder of the worker. Returns the rows, this machine's
-    fingerprint and the log's bytes, which the client keeps under OUT/logs."""
+    limits), with its log in a scratch folder of the worker. The cell inherits the worker's
+    environment unless ``env`` (the sweep's, when one is given) replaces it. Returns the rows,
+    this machine's fingerprint and the log's bytes, which the client keeps under OUT/logs."""
     with tempfile.TemporaryDirectory(prefix="zkbench-cell-") as tmp:
         log = Path(tmp) / "cell.log"
         rows = run_cell(cell, limits, quant_bits, log, env=env)
@@ -227,6 +228,6 @@ def failure_reason(future: Any) -> str:
         exc = raised
     if isinstance(exc, KilledWorker):
         last = getattr(exc.last_worker, "address", exc.last_worker)
-        return (f"KilledWorker: each of the {exc.allowed_failures + 1} Dask workers that ran "
-                f"this cell died while running it (the last was {last})")
+        return (f"KilledWorker: the Dask worker running this cell died on each of its "
+                f"{exc.allowed_failures + 1} tries (the last on {last})")
     return f"{exc.__class__.__name__} on the Dask worker: {exc}".strip()
