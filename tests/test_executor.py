@@ -16,6 +16,7 @@ import pytest
 
 from zkbench import environment
 from zkbench import executor as executor_module
+from zkbench.cli import main
 from zkbench.executor import DaskExecutor, ExecutorError, parse_cluster
 from zkbench.results import load
 from zkbench.runner import Limits, Sweep, cell_log_path, run_sweep
@@ -86,6 +87,18 @@ def test_parse_cluster():
     for bad in ("local", "local:0", "remote:2", "local:x"):
         with pytest.raises(ValueError, match="local:N"):
             parse_cluster(bad)
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--cluster", "remote:2"], "expected local:N"),
+    (["--cells-per-worker", "2"], "--cells-per-worker applies to --cluster"),
+    (["--cluster", "local:1", "--cells-per-worker", "0"], "at least 1"),
+])
+def test_run_bad_cluster_options_are_one_line(tmp_path, capsys, args, needle):
+    assert main(["run", "--provers", "null", "--sizes", "n=16", "--out", str(tmp_path),
+                 *args]) == 2
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and needle in lines[0]
 
 
 def test_unreachable_scheduler_is_one_clear_error(monkeypatch):
