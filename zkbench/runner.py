@@ -5,7 +5,9 @@ Each cell is a fresh ``python -m zkbench.cell`` process in its own process group
 summed RSS of its process tree passes ``mem_limit_bytes`` it is killed and gets an ``oom`` row
 (a MemoryError inside the cell, or a kill by the kernel's OOM killer, also reads as ``oom``).
 Either way the sweep goes on. A cell's rows are appended in one fsynced write, so an
-interrupted sweep keeps every finished cell and ``resume`` runs only the others.
+interrupted sweep keeps every finished cell and ``resume`` runs only the others. Where the
+cells run, here or on Dask workers, is up to an executor (``zkbench.executor``); the rows and
+the store are the same either way.
 """
 
 from __future__ import annotations
