@@ -50,8 +50,15 @@ class WorkerKiller(threading.Thread):
         self.marks, self.kills = marks, kills
         self.killed: list[tuple[int, int]] = []  # (cell pid, worker pid)
         self.seen: list[int] = []
+        self.error: BaseException | None = None
 
     def run(self) -> None:
+        try:
+            self._kill()
+        except BaseException as exc:  # reported by the test, not lost in this thread
+            self.error = exc
+
+    def _kill(self) -> None:
         deadline = time.monotonic() + KILL_WAIT_S
         while len(self.killed) < self.kills and time.monotonic() < deadline:
             for pid in sorted(int(p.name) for p in self.marks.iterdir()):
@@ -59,7 +66,8 @@ class WorkerKiller(threading.Thread):
                     continue
                 self.seen.append(pid)
                 worker = psutil.Process(pid).parent()
-                assert worker is not None and worker.ppid() == os.getpid(), "not a worker"
+                if worker is None or worker.ppid() != os.getpid():
+                    raise AssertionError(f"cell {pid} was not started by a cluster worker")
                 os.kill(worker.pid, signal.SIGKILL)
                 self.killed.append((pid, worker.pid))
                 if len(self.killed) == self.kills:
@@ -143,7 +151,8 @@ def test_killed_workers_lose_no_finished_cell_and_resume_crosses_executors(
     run_sweep(CellList([], {}, limits=limits, listed=[doomed, *nulls]), out, env=env,
               executor=dask_executor)
     killer.join()
-    assert len(killer.killed) == 2 and killer.killed[0][1] != killer.killed[1][1]
+    assert killer.error is None and len(killer.killed) == 2
+    assert killer.killed[0][1] != killer.killed[1][1]  # the retry ran on another worker
     assert all(_gone(cell_pid) for cell_pid, _ in killer.killed)  # died with their workers
     df = load(out)
     failed = df[df["cell_id"] == doomed.cell_id]
@@ -161,7 +170,7 @@ def test_killed_workers_lose_no_finished_cell_and_resume_crosses_executors(
     rows = run_sweep(CellList([], {}, limits=limits, listed=[doomed, *nulls, lucky]), out,
                      resume=True, env=env, executor=dask_executor)
     killer.join()
-    assert len(killer.killed) == 1
+    assert killer.error is None and len(killer.killed) == 1
     assert {r["cell_id"] for r in rows} == {lucky.cell_id}
     assert [r["status"] for r in rows] == ["ok"] * 5 and rows[-1]["verified"]
     assert len(list(killer.marks.iterdir())) == 2  # the killed try and the retry
