@@ -137,12 +137,34 @@ def _sweep_from_args(args: argparse.Namespace) -> Any:
                  limits=Limits(timeout_s=args.timeout, mem_limit_bytes=mem))
 
 
+def _executor_from_args(args: argparse.Namespace) -> Any:
+    """Local by default; Dask with --scheduler ADDRESS or --cluster local:N."""
+    from zkbench.executor import DaskExecutor, LocalExecutor, parse_cluster
+
+    if args.cells_per_worker is not None and args.cells_per_worker < 1:
+        raise UsageError(f"--cells-per-worker must be at least 1, got {args.cells_per_worker}")
+    if args.cluster:
+        try:
+            workers = parse_cluster(args.cluster)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        return DaskExecutor(local_workers=workers, cells_per_worker=args.cells_per_worker or 1)
+    if args.cells_per_worker is not None:
+        raise UsageError("--cells-per-worker applies to --cluster local:N; workers of a "
+                         "--scheduler take as many cells at once as their zkbench_cell "
+                         "resource says (dask worker ... --resources zkbench_cell=K)")
+    if args.scheduler:
+        return DaskExecutor(scheduler=args.scheduler)
+    return LocalExecutor()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from zkbench import plots, report
     from zkbench.results import load, write_parquet
     from zkbench.runner import run_sweep
 
     sweep = _sweep_from_args(args)
+    executor = _executor_from_args(args)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = Path(args.out) if args.out else Path("runs") / f"{args.suite}-{stamp}"
     _writable_dir(out)
@@ -200,7 +222,8 @@ def cmd_run(args: argparse.Namespace) -> int:
               file=sys.stderr, flush=True)
 
     try:
-        run_sweep(sweep, out, resume=args.resume, progress=progress)
+        with executor:
+            run_sweep(sweep, out, resume=args.resume, progress=progress, executor=executor)
     finally:
         if bar is not None:
             bar.close()
@@ -208,7 +231,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     write_parquet(df, out / "results.parquet")
     figures = plots.all_figures(df, out)
     report.write_markdown(df, out, figures)
-    print(report.markdown_table(df))
+    print(report.machine_tables(df))
     alarms = report.soundness_alarms(df)
     for alarm in alarms:
         print(f"zkbench: {alarm}", file=sys.stderr)
@@ -343,10 +366,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     from zkbench.results import load
 
     df = load(Path(args.results))
+    if args.machine:
+        try:
+            df = report.select_machine(df, args.machine)
+        except ValueError as exc:
+            raise UsageError(f"--machine: {exc}") from None
     out = _writable_dir(Path(args.out))
     figures = plots.all_figures(df, out)
     path = report.write_markdown(df, out, figures)
-    print(report.markdown_table(df))
+    print(report.machine_tables(df))
     print(f"\nreport: {path}; figures: {', '.join(f.name for f in figures) or 'none'}")
     return EXIT_OK
 
@@ -390,6 +418,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--resume", action="store_true",
                    help="continue a sweep in --out, skipping cells already finished")
     s.add_argument("--quiet", action="store_true", help="no progress lines")
+    where = s.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run cells on the workers of this Dask scheduler, e.g. "
+                            "tcp://host:8786 (workers need --resources zkbench_cell=1)")
+    where.add_argument("--cluster", metavar="local:N",
+                       help="run cells on a Dask LocalCluster of N worker processes started "
+                            "here")
+    s.add_argument("--cells-per-worker", type=int, default=None, metavar="K",
+                   help="cells a --cluster worker runs at once (default: 1, so timings do "
+                        "not interfere)")
     s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("prove", help="prove one statement; write proof.bin and statement.json",
@@ -417,6 +455,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "their folder).")
     s.add_argument("results", metavar="RESULTS")
     s.add_argument("--out", required=True)
+    s.add_argument("--machine", metavar="ID",
+                   help="only the rows run on this machine (its machine_id or a unique prefix; "
+                        "the report lists them)")
     s.set_defaults(func=cmd_report)
     return p
 
@@ -425,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from provers.base import ProverError
     from workloads.base import UnknownSize
+    from zkbench.executor import ExecutorError
     from zkbench.graph import ModelError
     from zkbench.quantize import QuantizationError
     from zkbench.registry import UnknownName
@@ -438,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"zkbench: rejected: {exc}", file=sys.stderr)
         return EXIT_REJECTED
     except (UsageError, UnknownName, UnknownSize, UnknownSuite, ModelError, QuantizationError,
-            StoreError, SchemaError, FileExistsError) as exc:
+            StoreError, SchemaError, FileExistsError, ExecutorError) as exc:
         print(f"zkbench: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ProverError as exc:

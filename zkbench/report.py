@@ -136,11 +136,41 @@ def failures_markdown(df: pd.DataFrame) -> str:
     return tabulate(body, headers=headers, tablefmt="github", disable_numparse=True)
 
 
+def machines(df: pd.DataFrame) -> list[str]:
+    """The machine ids in the results, in the order they first appear. Rows of cells whose
+    worker died before reporting back have none."""
+    return [str(m) for m in df["machine_id"].dropna().unique()]
+
+
+def select_machine(df: pd.DataFrame, machine: str) -> pd.DataFrame:
+    """The rows run on one machine, named by its id or a unique prefix of it."""
+    known = machines(df)
+    hits = [m for m in known if m == machine] or [m for m in known if m.startswith(machine)]
+    if len(hits) != 1:
+        what = "matches no" if not hits else "matches more than one"
+        raise ValueError(f"machine {machine!r} {what} machine in the results (machines: "
+                         f"{', '.join(known) or 'none recorded'})")
+    return df[df["machine_id"] == hits[0]]
+
+
+def machine_tables(df: pd.DataFrame) -> str:
+    """The summary table, one per machine (under its id) when the results span several, so
+    medians never mix machines."""
+    ids = machines(df)
+    if len(ids) <= 1:
+        return markdown_table(df)
+    return "\n\n".join(f"Machine {m}:\n\n" + markdown_table(df[df["machine_id"] == m])
+                        for m in ids)
+
+
 def _machine_lines(df: pd.DataFrame) -> list[str]:
     lines = []
-    for m in df.drop_duplicates("machine_id").itertuples(index=False):
+    several = len(machines(df)) > 1
+    for m in df[df["machine_id"].notna()].drop_duplicates("machine_id").itertuples(index=False):
         ram = 0 if pd.isna(m.ram_bytes) else m.ram_bytes
-        lines.append(f"Machine `{m.machine_id}`: {m.cpu_model}, {m.cores} cores, "
+        cells = df.loc[df["machine_id"] == m.machine_id, "cell_id"].nunique()
+        lines.append(f"Machine `{m.machine_id}`" + (f" ({cells} cells)" if several else "")
+                     + f": {m.cpu_model}, {m.cores} cores, "
                      f"{ram / 2**30:.0f} GiB RAM"
                      + (f", GPU {m.gpu_model}" if isinstance(m.gpu_model, str) and m.gpu_model
                         else ", no GPU")
@@ -170,6 +200,20 @@ def _figure_section(path: Path, out_dir: Path) -> list[str]:
     return lines
 
 
+def _statement_tables(df: pd.DataFrame, heading: str) -> list[str]:
+    """The summary table, one per statement kind when there are several."""
+    lines: list[str] = []
+    statements = sorted(set(df["statement"].dropna()) - {"none"})
+    if len(statements) > 1:  # like statements together; baselines ("none") stay with each
+        for kind in statements:
+            part = df[(df["statement"] == kind) | (df["statement"] == "none")
+                      | df["statement"].isna()]
+            lines += [f"{heading} Statement: {kind}", "", markdown_table(part), ""]
+    else:
+        lines += [markdown_table(df), ""]
+    return lines
+
+
 def write_markdown(df: pd.DataFrame, out_dir: Path,
                    figures: Sequence[Path] | None = None) -> Path:
     """Write OUT_DIR/report.md: machine, summary table (one per statement kind when there are
@@ -185,14 +229,16 @@ def write_markdown(df: pd.DataFrame, out_dir: Path,
               "time over repeats. `prove_over_plain` divides prove time by the plain prover's "
               "integer inference (its witness stage) for the same workload and size. "
               "`peak_rss_mib` is the largest resident memory of any stage.", ""]
-    statements = sorted(set(df["statement"].dropna()) - {"none"})
-    if len(statements) > 1:  # like statements together; baselines ("none") stay with each
-        for kind in statements:
-            part = df[(df["statement"] == kind) | (df["statement"] == "none")
-                      | df["statement"].isna()]
-            lines += [f"### Statement: {kind}", "", markdown_table(part), ""]
+    ids = machines(df)
+    if len(ids) > 1:  # medians and baselines never mix machines
+        lines += ["The results span several machines: one summary per machine. Cells whose "
+                  "worker died before reporting back belong to none; they are listed under "
+                  "failed cells.", ""]
+        for m in ids:
+            lines += [f"### Machine `{m}`", "",
+                      *_statement_tables(df[df["machine_id"] == m], "####")]
     else:
-        lines += [markdown_table(df), ""]
+        lines += _statement_tables(df, "###")
     alarms = soundness_alarms(df)
     lines += ["## Soundness alarms", ""]
     lines += [*[f"- **{a}**" for a in alarms]] if alarms else [

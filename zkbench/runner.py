@@ -5,7 +5,9 @@ Each cell is a fresh ``python -m zkbench.cell`` process in its own process group
 summed RSS of its process tree passes ``mem_limit_bytes`` it is killed and gets an ``oom`` row
 (a MemoryError inside the cell, or a kill by the kernel's OOM killer, also reads as ``oom``).
 Either way the sweep goes on. A cell's rows are appended in one fsynced write, so an
-interrupted sweep keeps every finished cell and ``resume`` runs only the others.
+interrupted sweep keeps every finished cell and ``resume`` runs only the others. Where the
+cells run, here or on Dask workers, is up to an executor (``zkbench.executor``); the rows and
+the store are the same either way.
 """
 
 from __future__ import annotations
@@ -25,13 +27,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from zkbench import environment, metrics
+from zkbench import metrics
 from zkbench.results import append_rows, read_rows
 from zkbench.results.schema import SCHEMA_VERSION
 from zkbench.types import Cell
 
 POLL_S = 0.05
 LOG_TAIL_CHARS = 400
+MACHINE_KEYS = ("git_sha", "zkbench_version", "python_version", "machine_id", "cpu_model",
+                "cores", "ram_bytes", "gpu_model")
+"""The fingerprint columns every row takes from the machine that ran its cell."""
 
 
 @dataclass(frozen=True)
@@ -253,13 +258,30 @@ def _rows(cell: Cell, events: list[dict[str, Any]], stage_peaks: dict[str, int],
     return [{**base, **cell_facts, **row} for row in rows]
 
 
+def failed_rows(cell: Cell, reason: str) -> list[dict[str, Any]]:
+    """The single ``error`` row of a cell that never reported back (its worker died, say)."""
+    return _rows(cell, [], {}, {}, None, ("error", reason), 0, Path(os.devnull))
+
+
+def cell_log_path(log_dir: Path, cell: Cell) -> Path:
+    """Where a cell's captured stdout and stderr are kept: one file per cell id."""
+    return Path(log_dir) / (cell.cell_id.replace("|", "_").replace("=", "") + ".log")
+
+
 ProgressFn = Callable[[int, int, Cell, list[dict[str, Any]] | None], None]
 
 
 def run_sweep(sweep: Sweep, out_dir: Path, resume: bool = False,
               progress: ProgressFn | None = None,
-              env: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    """Run every cell not yet finished; returns the rows written by this call."""
+              env: dict[str, str] | None = None,
+              executor: Any = None) -> list[dict[str, Any]]:
+    """Run every cell not yet finished; returns the rows written by this call.
+
+    ``executor`` (``zkbench.executor``) decides where cells run: one after another on this
+    machine by default, or on Dask workers. Either way only this process writes the store,
+    and each row carries the fingerprint of the machine that ran its cell."""
+    from zkbench.executor import LocalExecutor
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     results = out_dir / "results.jsonl"
@@ -271,21 +293,21 @@ def run_sweep(sweep: Sweep, out_dir: Path, resume: bool = False,
     done = finished_cells(results) if resume else set()
     todo = [c for c in sweep.cells() if c.cell_id not in done]
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
-    fp = environment.fingerprint()
+    executor = executor if executor is not None else LocalExecutor()
     written: list[dict[str, Any]] = []
-    for i, cell in enumerate(todo):
+    finished = 0
+
+    def started(cell: Cell) -> None:
         if progress:
-            progress(i, len(todo), cell, None)
-        log = out_dir / "logs" / (cell.cell_id.replace("|", "_").replace("=", "") + ".log")
-        rows = run_cell(cell, sweep.limits, sweep.quant_bits, log, env=env)
+            progress(finished, len(todo), cell, None)
+
+    for cell, rows, machine in executor.run(todo, sweep, out_dir / "logs", env, started):
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         rows = [{"schema_version": SCHEMA_VERSION, "run_id": run_id, "timestamp_utc": stamp,
-                 **{k: fp[k] for k in ("git_sha", "zkbench_version", "python_version",
-                                       "machine_id", "cpu_model", "cores", "ram_bytes",
-                                       "gpu_model")},
-                 **row} for row in rows]
+                 **{k: machine.get(k) for k in MACHINE_KEYS}, **row} for row in rows]
         append_rows(results, rows)
         written.extend(rows)
+        finished += 1
         if progress:
-            progress(i + 1, len(todo), cell, rows)
+            progress(finished, len(todo), cell, rows)
     return written

@@ -198,7 +198,8 @@ def _gib(value: object) -> str:
 
 def machine_text(df: pd.DataFrame) -> str:
     parts = []
-    for m in df.drop_duplicates("machine_id").itertuples(index=False):
+    known = df[df["machine_id"].notna()]  # a cell whose worker died has no machine
+    for m in (known if len(known) else df).drop_duplicates("machine_id").itertuples(index=False):
         cpu = m.cpu_model if isinstance(m.cpu_model, str) and m.cpu_model else "unknown CPU"
         cores = "?" if pd.isna(m.cores) else int(m.cores)
         gpu = m.gpu_model if isinstance(m.gpu_model, str) and m.gpu_model else "no GPU"
