@@ -4,6 +4,12 @@ Statement (v1): inference with public weights, input and output. BabyBear with e
 in its degree-4 extension; Fiat-Shamir over SHA-256. ``security_bits`` in capabilities is the
 floor the compiler enforces; each circuit's own figure (from its rounds and degrees) is
 reported per cell.
+
+Backends (provers/gkr/backends): ``cpu`` (numpy + numba), ``cuda`` (PyTorch on a GPU) and
+``torch-cpu`` (the same PyTorch code on the CPU); all three write byte-identical proofs. A
+backend that cannot run here (``cuda`` without a GPU) makes ``available()`` give the reason,
+so the runner records a ``skip`` row, and ``compile`` raise Unsupported: never a CPU run
+under a GPU label. ``backend_used`` is the backend that ran, None where none can.
 """
 
 from __future__ import annotations
@@ -16,8 +22,8 @@ from typing import ClassVar
 import numpy as np
 
 from provers.base import BaseProver, MalformedProof, ProofRejected, Unsupported
+from provers.gkr import backends, verifier
 from provers.gkr import field as F
-from provers.gkr import mle, sumcheck, verifier
 from provers.gkr import prover as gkr_prover
 from provers.gkr.circuit import Circuit
 from provers.gkr.compile import SUPPORTED_OPS, compile_model, tensor_values
@@ -34,7 +40,21 @@ class GkrProver(BaseProver):
 
     def capabilities(self) -> Capabilities:
         return Capabilities(field="BabyBear^4", security_bits=MIN_SECURITY_BITS, zk=False,
-                            statement="public", backends=("cpu",), ops=SUPPORTED_OPS)
+                            statement="public", backends=backends.NAMES, ops=SUPPORTED_OPS)
+
+    def available(self) -> str | None:
+        if self.backend not in backends.NAMES:
+            return None  # skip_reason names the unknown backend and the known ones
+        return backends.unavailable(self.backend)
+
+    @property
+    def backend_used(self) -> str | None:
+        return None if self.available() else self.backend
+
+    def unavailable_backends(self) -> dict[str, str]:
+        """Backend -> why it cannot run here, for each backend that cannot (zkbench list)."""
+        reasons = {name: backends.unavailable(name) for name in backends.NAMES}
+        return {name: why for name, why in reasons.items() if why}
 
     def security_bits(self, artifact: Artifact) -> int:
         return artifact.data[1].security_bits(FIELD_BITS)
@@ -47,10 +67,13 @@ class GkrProver(BaseProver):
         bits = circuit.security_bits(FIELD_BITS)
         if bits < MIN_SECURITY_BITS:
             raise Unsupported(f"circuit would have only {bits} bits of security")
-        # Compile (or load) the numba kernels here, so no timed proving stage pays for it.
-        F.warmup()
-        mle.warmup()
-        sumcheck.warmup()
+        try:
+            backend = backends.get(self.backend)
+        except backends.BackendUnavailable as exc:
+            raise Unsupported(str(exc)) from None
+        # Compile (or load) the numba kernels, or initialise the GPU, here, so that no timed
+        # proving stage pays for it.
+        backend.warmup()
         return Artifact(workdir=workdir, data=(model, circuit), digest=circuit.digest().hex())
 
     def setup(self, artifact: Artifact) -> Keys:
@@ -69,7 +92,8 @@ class GkrProver(BaseProver):
 
     def prove(self, artifact: Artifact, keys: Keys, witness: Witness) -> Proof:
         circuit: Circuit = artifact.data[1]
-        data = gkr_prover.prove(circuit, witness.data).proof_bytes()
+        data = gkr_prover.prove(circuit, witness.data,
+                                backend=backends.get(self.backend)).proof_bytes()
         return Proof(data=data, statement=witness.statement)
 
     def verify(self, artifact: Artifact, keys: Keys, proof: Proof) -> bool:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from provers.gkr import tensor as T
+from provers.gkr.backends import Backend
+from provers.gkr.backends import get as get_backend
 from provers.gkr.channel import ProverChannel
 from provers.gkr.circuit import Circuit
 from provers.gkr.claim import Claim, prove_merge
@@ -18,10 +20,13 @@ from provers.gkr.statement import absorb_output, bind_prefix
 
 
 def prove(circuit: Circuit, values: dict[str, np.ndarray],
-          omit: frozenset[str] = frozenset()) -> ProverChannel:
+          omit: frozenset[str] = frozenset(), backend: Backend | None = None) -> ProverChannel:
     """The proof of the circuit on ``values`` (every tensor and advice, zero-padded int64),
     as the channel that wrote it (``.proof_bytes()``; ``.layout`` names each message's
-    bytes). ``omit`` weakens the transcript: tests use it to play a forging prover."""
+    bytes). ``omit`` weakens the transcript: tests use it to play a forging prover.
+    ``backend`` runs the arithmetic (provers/gkr/backends; default ``cpu``); the proof bytes
+    do not depend on it."""
+    backend = backend or get_backend("cpu")
     transcript = bind_prefix(circuit, values[circuit.input], omit)
     channel = ProverChannel(transcript)
     for name in circuit.advice():
@@ -30,13 +35,13 @@ def prove(circuit: Circuit, values: dict[str, np.ndarray],
     out = circuit.tensors[circuit.output]
     z = channel.challenges("output/point", out.num_vars)
     claims: dict[str, list[Claim]] = {
-        out.name: [Claim(out.name, z, T.evaluate(values[out.name], z))]
+        out.name: [Claim(out.name, z, backend.evaluate(values[out.name], z))]
     }
     for layer in reversed(circuit.layers):
         pending = claims.pop(layer.out)
         claim = pending[0] if len(pending) == 1 else prove_merge(pending, values[layer.out],
-                                                                 channel)
+                                                                 channel, backend)
         for new in REDUCTIONS[layer.kind].prove(layer, claim, values, circuit.tensors,
-                                                channel):
+                                                channel, backend):
             claims.setdefault(new.tensor, []).append(new)
     return channel
