@@ -61,16 +61,16 @@ class GkrProver(BaseProver):
 
     def compile(self, model: QuantizedModel, workdir: Path) -> Artifact:
         try:
+            backend = backends.get(self.backend)
+        except backends.BackendUnavailable as exc:
+            raise Unsupported(str(exc)) from None
+        try:
             circuit = compile_model(model)
         except UnsupportedCircuit as exc:
             raise Unsupported(str(exc)) from None
         bits = circuit.security_bits(FIELD_BITS)
         if bits < MIN_SECURITY_BITS:
             raise Unsupported(f"circuit would have only {bits} bits of security")
-        try:
-            backend = backends.get(self.backend)
-        except backends.BackendUnavailable as exc:
-            raise Unsupported(str(exc)) from None
         # Compile (or load) the numba kernels, or initialise the GPU, here, so that no timed
         # proving stage pays for it.
         backend.warmup()

@@ -84,7 +84,7 @@ class TorchBackend:
         return torch.remainder(out, tf.P)
 
     def row_combination(self, m: np.ndarray, e: torch.Tensor) -> torch.Tensor:
-        return tf.limb_matvec(self._upload(m).T, e)
+        return tf.limb_vecmat(e, self._upload(m))
 
     def col_combination(self, m: np.ndarray, e: torch.Tensor) -> torch.Tensor:
         return tf.limb_matvec(self._upload(m), e)
@@ -97,7 +97,7 @@ class TorchBackend:
             raise ValueError(f"tensor of {values.size} entries evaluated at a {v}-variable point")
         col_vars = (v + 1) // 2
         m = self._upload(values).reshape(1 << (v - col_vars), 1 << col_vars)
-        row = tf.limb_matvec(m.T, self.eq_table(point[:, : v - col_vars]))
+        row = tf.limb_vecmat(self.eq_table(point[:, : v - col_vars]), m)
         return tf.to_host(tf.ext_dot(row, self.eq_table(point[:, v - col_vars:])))
 
     # ------------------------------------------------------------------ sumchecks

@@ -9,7 +9,7 @@ Exactness. Two canonical values multiply to less than p^2 < 2^61.9, which int64 
 product is reduced mod p (``torch.remainder``) before products are added, and a sum of at most
 2^32 canonical values stays below 2^63. Products of extension elements multiply ``a`` by the
 multiplication matrix of ``b`` (its coefficients and 11 times them, from x^4 = 11), so one
-product costs a broadcast multiply, one reduction and one sum over the four terms. CUDA has no
+product costs four broadcast multiplies and reductions and a sum of the four terms. CUDA has no
 int64 matrix multiply, so contractions of field vectors with integer matrices (the matmul
 layer's tables, MLE evaluations, the requant layer's bit matrices) run on float64 limbs:
 16-bit limbs of the extension coefficients times integer entries below 2^16 in magnitude,
@@ -60,13 +60,11 @@ def encode(values: torch.Tensor) -> torch.Tensor:
 
 
 def add(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    s = a + b
-    return torch.where(s >= P, s - P, s)
+    return torch.remainder(a + b, P)
 
 
 def sub(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    s = a - b
-    return torch.where(s < 0, s + P, s)
+    return torch.remainder(a - b, P)  # remainder's result takes the divisor's sign
 
 
 def mul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -114,18 +112,22 @@ def mul_matrix(b: torch.Tensor) -> torch.Tensor:
 def _ext_mul_once(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     if a.numel() > b.numel():
         a, b = b, a
-    # a is the smaller factor (a constant or an equal-size array): build its matrix
-    prods = torch.remainder(mul_matrix(a) * b.unsqueeze(0), P)
-    return torch.remainder(prods.sum(dim=1), P)
+    # a is the smaller factor (a constant, or an array as large as b): (a b)_k is
+    # sum_i M_a[k, i] b_i, each product reduced before the four are added
+    m = mul_matrix(a)
+    out = torch.remainder(m[:, 0] * b[0], P)
+    for i in range(1, EXT_DEGREE):
+        out += torch.remainder(m[:, i] * b[i], P)
+    return torch.remainder(out, P)
 
 
 def ext_mul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """a * b in K, broadcast over element shapes, in column chunks of the last dimension."""
-    shape = torch.broadcast_shapes(a.shape, b.shape)
-    n = shape[-1] if len(shape) > 1 else 1
-    if n <= CHUNK or len(shape) < 2:
+    n = max(a.shape[-1], b.shape[-1]) if min(a.ndim, b.ndim) > 1 else 1
+    if n <= CHUNK:
         return _ext_mul_once(a, b)
-    out = torch.empty(shape, dtype=torch.int64, device=a.device)
+    out = torch.empty(torch.broadcast_shapes(a.shape, b.shape), dtype=torch.int64,
+                      device=a.device)
     for j in range(0, n, CHUNK):
         part_a = a[..., j:j + CHUNK] if a.shape[-1] == n else a
         part_b = b[..., j:j + CHUNK] if b.shape[-1] == n else b
@@ -209,19 +211,37 @@ def _small_parts(m: torch.Tensor, canonical: bool) -> list[tuple[torch.Tensor, i
     return [((c & (_LIMB - 1)).to(torch.float64), 1), ((c >> 16).to(torch.float64), _LIMB)]
 
 
-def limb_matvec(m: torch.Tensor, e: torch.Tensor, canonical: bool = False) -> torch.Tensor:
-    """sum_j M[:, j] e[:, j] for an integer matrix M (k, n) (signed int64, or canonical field
-    elements when ``canonical``) and an extension vector e (4, n): (4, k). Exact float64
-    products of limbs, summed over at most LIMB_ROWS terms before each reduction."""
-    k, n = m.shape
-    out = torch.zeros((EXT_DEGREE, k), dtype=torch.int64, device=e.device)
+def _limb_contract(m: torch.Tensor, e: torch.Tensor, canonical: bool, m_rows_first: bool
+                   ) -> torch.Tensor:
     limbs = _limbs(e)
+    n = limbs.shape[1]
+    k = m.shape[1] if m_rows_first else m.shape[0]
+    if not m_rows_first:
+        limbs = limbs.T.contiguous()  # (n, 8): both operands contiguous for the BLAS call
+    out = torch.zeros((EXT_DEGREE, k), dtype=torch.int64, device=e.device)
     for part, weight in _small_parts(m, canonical):
+        part = part.contiguous()
         acc = torch.zeros((2 * EXT_DEGREE, k), dtype=torch.int64, device=e.device)
         for j in range(0, max(n, 1), LIMB_ROWS):
-            block = limbs[:, j:j + LIMB_ROWS] @ part[:, j:j + LIMB_ROWS].T
+            if m_rows_first:
+                block = limbs[:, j:j + LIMB_ROWS] @ part[j:j + LIMB_ROWS]
+            else:
+                block = (part[:, j:j + LIMB_ROWS] @ limbs[j:j + LIMB_ROWS]).T
             acc = torch.remainder(acc + torch.remainder(block.to(torch.int64), P), P)
         value = torch.remainder(acc[:EXT_DEGREE] + torch.remainder(acc[EXT_DEGREE:] * _LIMB, P),
                                 P)
         out = add(out, torch.remainder(value * weight, P))
     return out
+
+
+def limb_matvec(m: torch.Tensor, e: torch.Tensor, canonical: bool = False) -> torch.Tensor:
+    """sum_j M[:, j] e[:, j] for an integer matrix M (k, n) (signed int64, or canonical field
+    elements when ``canonical``) and an extension vector e (4, n): (4, k). Exact float64
+    products of limbs, summed over at most LIMB_ROWS terms before each reduction."""
+    return _limb_contract(m, e, canonical, m_rows_first=False)
+
+
+def limb_vecmat(e: torch.Tensor, m: torch.Tensor, canonical: bool = False) -> torch.Tensor:
+    """sum_i e[:, i] M[i, :] for an extension vector e (4, n) and an integer matrix M (n, k):
+    (4, k), as limb_matvec."""
+    return _limb_contract(m, e, canonical, m_rows_first=True)
