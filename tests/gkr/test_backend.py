@@ -4,6 +4,12 @@ the ``cuda`` backend's refusal to run without a GPU."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -26,6 +32,7 @@ tf = pytest.importorskip("provers.gkr.backends.torchfield")
 CPU = backends.get("cpu")
 EMU = backends.get("torch-cpu")
 HAS_GPU = backends.unavailable("cuda") is None
+REPO = Path(__file__).resolve().parents[2]
 SMALLEST = [(w, registry.create_workload(w).quick_sizes()[0]) for w in registry.workload_names()]
 
 
@@ -217,25 +224,40 @@ def test_cuda_without_a_gpu_is_unavailable_never_a_cpu_run(tmp_path):
         prover.compile(None, tmp_path)
 
 
-@pytest.mark.skipif(HAS_GPU, reason="a GPU is present: cuda runs")
-def test_cuda_without_a_gpu_is_a_skip_row(tmp_path):
-    from zkbench.results import load
-    from zkbench.runner import Sweep, run_sweep
-
-    run_sweep(Sweep(provers=["gkr"], sizes={"matmul": ["n=16"]}, backends=["cuda"]), tmp_path)
-    df = load(tmp_path)
-    assert list(df["status"]) == ["skip"]
-    assert "GPU" in df["status_reason"].iloc[0]
-    assert df["backend_requested"].iloc[0] == "cuda"
-    assert df["backend_used"].isna().iloc[0]
-    assert df["wall_s"].isna().all()
-
-
 def test_unknown_backend_is_named():
     assert "known: cpu, torch-cpu, cuda" in backends.unavailable("tpu")
     qmodel = build(registry.create_workload("matmul"), "n=16", 0)[2]
     reason = GkrProver(backend="tpu").skip_reason(qmodel, "n=16", "tpu")
     assert "tpu" in reason and "cuda" in reason
+
+
+def _zkbench(*args: str, cwd) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "zkbench.cli", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_list_shows_gkr_backends_and_the_gpu(tmp_path):
+    r = _zkbench("list", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    gkr = next(line for line in r.stdout.splitlines() if line.strip().startswith("gkr "))
+    assert "backends cpu, torch-cpu, cuda" in gkr
+    assert "GPU: " in r.stdout
+    if not HAS_GPU:
+        assert "backend cuda unavailable here: no CUDA GPU" in r.stdout
+
+
+@pytest.mark.skipif(HAS_GPU, reason="a GPU is present: cuda runs")
+def test_device_cuda_is_the_cuda_backend_and_skips_without_a_gpu(tmp_path):
+    r = _zkbench("run", "--provers", "gkr", "--workloads", "matmul", "--sizes", "n=16",
+                 "--device", "cuda", "--out", "out", "--quiet", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in (tmp_path / "out" / "results.jsonl").open()]
+    assert [(row["backend_requested"], row["status"]) for row in rows] == [("cuda", "skip")]
+    assert "GPU" in rows[0]["status_reason"]
+    assert rows[0]["backend_used"] is None and rows[0].get("wall_s") is None
+    r = _zkbench("run", "--device", "cuda", "--backend", "torch-cpu", cwd=tmp_path)
+    assert r.returncode == 2 and "disagree" in r.stderr
 
 
 # ------------------------------------------------------------------------- on a GPU

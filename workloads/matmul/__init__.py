@@ -11,7 +11,7 @@ from onnx import TensorProto, helper, numpy_helper
 from workloads.base import check_size, weight_rng
 from zkbench.types import Size
 
-SIZES_N = (16, 32, 64, 128, 256, 512, 1024, 2048)
+SIZES_N = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 
 
 class MatMul:
