@@ -77,6 +77,12 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"  {name:18s} {state}; field {caps.field}; security bits {bits}; "
               f"zk {'yes' if caps.zk else 'no'}; statement {caps.statement}; "
               f"backends {', '.join(caps.backends)}")
+        unusable = getattr(prover, "unavailable_backends", dict)()
+        for backend, why in unusable.items():
+            print(f"  {'':18s} backend {backend} unavailable here: {why}")
+    from zkbench.environment import gpu_model
+
+    print(f"GPU: {gpu_model() or 'none found (nvidia-smi)'}")
     print("workloads:")
     for name in registry.workload_names():
         try:
@@ -132,7 +138,13 @@ def _sweep_from_args(args: argparse.Namespace) -> Any:
         mem = parse_bytes(args.mem_limit)
     except ValueError as exc:
         raise UsageError(f"--mem-limit: {exc}") from None
-    return Sweep(provers=provers, sizes=sizes_by_workload, backends=_split(args.backend) or ["cpu"],
+    backend = args.backend
+    if args.device:  # --device is --backend under the name GPU users look for
+        if backend not in ("cpu", args.device):
+            raise UsageError(f"--device {args.device} and --backend {backend} disagree; "
+                             f"give one of them")
+        backend = args.device
+    return Sweep(provers=provers, sizes=sizes_by_workload, backends=_split(backend) or ["cpu"],
                  repeat=args.repeat, seed=args.seed, quant_bits=args.quant_bits,
                  limits=Limits(timeout_s=args.timeout, mem_limit_bytes=mem))
 
@@ -408,6 +420,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--suite", default="quick",
                    help="named suite: quick (default), full, paper, coi-params, coi-depth")
     s.add_argument("--backend", default="cpu", help="comma-separated backends (default: cpu)")
+    s.add_argument("--device", help="alias of --backend, e.g. --device cuda (a GPU); a cell "
+                                    "whose prover cannot run there is a skip row")
     s.add_argument("--repeat", type=int, default=1, help="repeats per cell (default: 1)")
     s.add_argument("--seed", type=int, default=0, help="input seed (default: 0)")
     s.add_argument("--quant-bits", type=int, default=8, help="integer width (default: 8)")

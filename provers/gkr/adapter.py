@@ -9,6 +9,12 @@ verifying key holds the circuit's shapes and layers but no weight. Both: BabyBea
 challenge in its degree-4 extension; Fiat-Shamir over SHA-256. ``security_bits`` in
 capabilities is the floor the compiler enforces; each circuit's own figure (from its rounds
 and degrees, and for ``gkr-cw`` the commitment's openings) is reported per cell.
+
+Backends (provers/gkr/backends): ``cpu`` (numpy + numba), ``cuda`` (PyTorch on a GPU) and
+``torch-cpu`` (the same PyTorch code on the CPU); all three write byte-identical proofs. A
+backend that cannot run here (``cuda`` without a GPU) makes ``available()`` give the reason,
+so the runner records a ``skip`` row, and ``compile`` raise Unsupported: never a CPU run
+under a GPU label. ``backend_used`` is the backend that ran, None where none can.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import ClassVar
 import numpy as np
 
 from provers.base import BaseProver, MalformedProof, ProofRejected, Unsupported
-from provers.gkr import committed, committed_prover, mle, sumcheck, verifier
+from provers.gkr import backends, committed, committed_prover, verifier
 from provers.gkr import field as F
 from provers.gkr import prover as gkr_prover
 from provers.gkr.circuit import Circuit
@@ -81,7 +87,7 @@ class GkrProver(BaseProver):
 
     def capabilities(self) -> Capabilities:
         return Capabilities(field="BabyBear^4", security_bits=MIN_SECURITY_BITS, zk=False,
-                            statement=self.statement, backends=("cpu",), ops=SUPPORTED_OPS)
+                            statement=self.statement, backends=backends.NAMES, ops=SUPPORTED_OPS)
 
     def _bits(self, circuit: Circuit) -> int:
         if not self.committed:
@@ -93,10 +99,28 @@ class GkrProver(BaseProver):
                  + committed.security_error(layout, claims, DEFAULT))
         return math.floor(-math.log2(error))
 
+    def available(self) -> str | None:
+        if self.backend not in backends.NAMES:
+            return None  # skip_reason names the unknown backend and the known ones
+        return backends.unavailable(self.backend)
+
+    @property
+    def backend_used(self) -> str | None:
+        return None if self.available() else self.backend
+
+    def unavailable_backends(self) -> dict[str, str]:
+        """Backend -> why it cannot run here, for each backend that cannot (zkbench list)."""
+        reasons = {name: backends.unavailable(name) for name in backends.NAMES}
+        return {name: why for name, why in reasons.items() if why}
+
     def security_bits(self, artifact: Artifact) -> int:
         return self._bits(artifact.data[1])
 
     def compile(self, model: QuantizedModel, workdir: Path) -> Artifact:
+        try:
+            backend = backends.get(self.backend)
+        except backends.BackendUnavailable as exc:
+            raise Unsupported(str(exc)) from None
         try:
             circuit = compile_model(model)
         except UnsupportedCircuit as exc:
@@ -104,11 +128,11 @@ class GkrProver(BaseProver):
         bits = self._bits(circuit)
         if bits < MIN_SECURITY_BITS:
             raise Unsupported(f"circuit would have only {bits} bits of security")
-        # Compile (or load) the numba kernels here, so no timed proving stage pays for it.
-        F.warmup()
-        mle.warmup()
-        sumcheck.warmup()
-        ntt.warmup()
+        # Compile (or load) the numba kernels, or initialise the GPU, here, so that no timed
+        # proving stage pays for it.
+        backend.warmup()
+        if self.committed:
+            ntt.warmup()
         return Artifact(workdir=workdir, data=(model, circuit), digest=circuit.digest().hex())
 
     def setup(self, artifact: Artifact) -> Keys:
@@ -131,12 +155,13 @@ class GkrProver(BaseProver):
         return Witness(Statement(input=np.asarray(x), output=y), data=values)
 
     def prove(self, artifact: Artifact, keys: Keys, witness: Witness) -> Proof:
+        backend = backends.get(self.backend)
         if not self.committed:
             circuit: Circuit = artifact.data[1]
-            data = gkr_prover.prove(circuit, witness.data).proof_bytes()
+            data = gkr_prover.prove(circuit, witness.data, backend=backend).proof_bytes()
         else:
             k: GkrKeys = keys.data
-            data = gkr_prover.prove(k.vk.circuit, witness.data,
+            data = gkr_prover.prove(k.vk.circuit, witness.data, backend=backend,
                                     committed=(k.vk.layout, k.matrix)).proof_bytes()
         return Proof(data=data, statement=witness.statement)
 

@@ -13,7 +13,6 @@ import numpy as np
 
 from provers.gkr import field as F
 from provers.gkr import mle, sumcheck
-from provers.gkr import tensor as T
 from provers.gkr.errors import SumcheckFailed
 
 
@@ -40,15 +39,14 @@ def _combined_value(claims: list[Claim], powers: list[np.ndarray]) -> np.ndarray
     return total
 
 
-def prove_merge(claims: list[Claim], values: np.ndarray, channel) -> Claim:
+def prove_merge(claims: list[Claim], values: np.ndarray, channel, backend) -> Claim:
     name = claims[0].tensor
     alpha = channel.challenge(f"merge/{name}/alpha")
     powers = _alpha_powers(alpha, len(claims))
-    weight = F.ext_zero((values.size,))
-    for c, a in zip(claims, powers, strict=True):
-        weight = F.ext_add(weight, F.ext_mul(a, mle.eq_table(c.point)))
-    proof, r, finals = sumcheck.prove([weight, T.encode(values)],
-                                      _combined_value(claims, powers), channel.transcript)
+    weight = backend.eq_combination([c.point for c in claims], powers)
+    proof, r, finals = backend.prove_sumcheck([weight, backend.table(values)],
+                                              _combined_value(claims, powers),
+                                              channel.transcript)
     channel.send_sumcheck(f"merge/{name}/sumcheck", proof)
     channel.send_ext(f"merge/{name}/eval", finals[1])
     return Claim(name, r, finals[1])

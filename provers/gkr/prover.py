@@ -11,6 +11,8 @@ import numpy as np
 
 from provers.gkr import committed_prover
 from provers.gkr import tensor as T
+from provers.gkr.backends import Backend
+from provers.gkr.backends import get as get_backend
 from provers.gkr.channel import ProverChannel
 from provers.gkr.circuit import Circuit
 from provers.gkr.claim import Claim, prove_merge
@@ -19,12 +21,16 @@ from provers.gkr.statement import absorb_output, bind_prefix
 
 
 def prove(circuit: Circuit, values: dict[str, np.ndarray],
-          omit: frozenset[str] = frozenset(), committed=None) -> ProverChannel:
+          omit: frozenset[str] = frozenset(), committed=None,
+          backend: Backend | None = None) -> ProverChannel:
     """The proof of the circuit on ``values`` (every tensor and advice, zero-padded int64),
     as the channel that wrote it (``.proof_bytes()``; ``.layout`` names each message's
     bytes). ``omit`` weakens the transcript: tests use it to play a forging prover.
     ``committed`` = (committed.Layout, ligero.CommittedMatrix) for the committed-weights
-    statement: the claims left on those tensors are opened (committed_prover)."""
+    statement: the claims left on those tensors are opened (committed_prover).
+    ``backend`` runs the arithmetic (provers/gkr/backends; default ``cpu``); the proof bytes
+    do not depend on it."""
+    backend = backend or get_backend("cpu")
     commitment = None if committed is None else committed[1].commitment.to_bytes()
     transcript = bind_prefix(circuit, values[circuit.input], omit, commitment)
     channel = ProverChannel(transcript)
@@ -34,14 +40,14 @@ def prove(circuit: Circuit, values: dict[str, np.ndarray],
     out = circuit.tensors[circuit.output]
     z = channel.challenges("output/point", out.num_vars)
     claims: dict[str, list[Claim]] = {
-        out.name: [Claim(out.name, z, T.evaluate(values[out.name], z))]
+        out.name: [Claim(out.name, z, backend.evaluate(values[out.name], z))]
     }
     for layer in reversed(circuit.layers):
         pending = claims.pop(layer.out)
         claim = pending[0] if len(pending) == 1 else prove_merge(pending, values[layer.out],
-                                                                 channel)
+                                                                 channel, backend)
         for new in REDUCTIONS[layer.kind].prove(layer, claim, values, circuit.tensors,
-                                                channel):
+                                                channel, backend):
             claims.setdefault(new.tensor, []).append(new)
     if committed is not None:
         layout, matrix = committed

@@ -21,7 +21,7 @@ from onnx import TensorProto, helper, numpy_helper
 from workloads.base import check_size, weight_rng
 from zkbench.types import Size
 
-SIZES_N = (16, 32, 64, 128, 256, 512, 1024, 2048)
+SIZES_N = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096)
 SIZES_RECT = ("1x4096x4096", "64x1024x256", "256x64x1024", "b8:16x64x64", "b16:128x256x256")
 _SHAPE = re.compile(r"^(?:b(\d+):)?(\d+)x(\d+)x(\d+)$")
 

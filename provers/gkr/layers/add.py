@@ -34,12 +34,12 @@ def _const_claim(layer: AddConst, claim: Claim, tensors) -> list[Claim]:
 
 
 def prove(layer: Add | AddBias | AddConst, claim: Claim, values: dict[str, np.ndarray], tensors,
-          channel) -> list[Claim]:
+          channel, backend) -> list[Claim]:
     if isinstance(layer, AddConst):
         return _const_claim(layer, claim, tensors)
     x, y = values[layer.inputs[0]], values[layer.inputs[1]]
     zx, zy = _points(layer, claim, values[layer.out].shape)
-    ex, ey = T.evaluate(x, zx), T.evaluate(y, zy)
+    ex, ey = backend.evaluate(x, zx), backend.evaluate(y, zy)
     channel.send_ext(f"{layer.kind}/{layer.out}/evals", np.stack([ex, ey], axis=1))
     return [Claim(layer.inputs[0], zx, ex), Claim(layer.inputs[1], zy, ey)]
 

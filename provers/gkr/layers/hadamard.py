@@ -6,17 +6,16 @@ from __future__ import annotations
 import numpy as np
 
 from provers.gkr import mle, sumcheck
-from provers.gkr import tensor as T
 from provers.gkr.circuit import Hadamard
 from provers.gkr.claim import Claim
 from provers.gkr.errors import SumcheckFailed
 
 
-def prove(layer: Hadamard, claim: Claim, values: dict[str, np.ndarray], tensors, channel
-          ) -> list[Claim]:
-    x, y = (T.encode(values[name]) for name in layer.inputs)
-    proof, r, ev = sumcheck.prove([mle.eq_table(claim.point), x, y], claim.value,
-                                  channel.transcript)
+def prove(layer: Hadamard, claim: Claim, values: dict[str, np.ndarray], tensors, channel,
+          backend) -> list[Claim]:
+    x, y = (backend.table(values[name]) for name in layer.inputs)
+    proof, r, ev = backend.prove_sumcheck([backend.eq_table(claim.point), x, y], claim.value,
+                                          channel.transcript)
     channel.send_sumcheck(f"hadamard/{layer.out}/sumcheck", proof)
     channel.send_ext(f"hadamard/{layer.out}/evals", np.stack(ev[1:], axis=1))
     return [Claim(layer.inputs[0], r, ev[1]), Claim(layer.inputs[1], r, ev[2])]

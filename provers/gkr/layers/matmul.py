@@ -11,26 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from provers.gkr import field as F
 from provers.gkr import mle, sumcheck
-from provers.gkr import tensor as T
 from provers.gkr.circuit import MatMul
 from provers.gkr.claim import Claim
 from provers.gkr.errors import SumcheckFailed
-
-
-def _row_combination(a: np.ndarray, eq_rows: np.ndarray) -> np.ndarray:
-    """sum_i eq_rows[i] * A[i, :]."""
-    if a.size and int(np.abs(a).max()) < T.SMALL:
-        return F.ext_matvec_small(a.astype(np.float64), eq_rows, check=False)
-    return F.ext_matvec(F.encode(a.T.reshape(-1)).reshape(a.shape[1], a.shape[0]), eq_rows)
-
-
-def _col_combination(b: np.ndarray, eq_cols: np.ndarray) -> np.ndarray:
-    """sum_l B[:, l] * eq_cols[l]."""
-    if b.size and int(np.abs(b).max()) < T.SMALL:
-        return F.ext_small_matvec(b.astype(np.float64), eq_cols, check=False)
-    return F.ext_matvec(F.encode(b.reshape(-1)).reshape(b.shape), eq_cols)
 
 
 def _split(layer_rows: int, claim: Claim) -> tuple[np.ndarray, np.ndarray]:
@@ -38,12 +22,14 @@ def _split(layer_rows: int, claim: Claim) -> tuple[np.ndarray, np.ndarray]:
     return claim.point[:, :row_vars], claim.point[:, row_vars:]
 
 
-def prove(layer: MatMul, claim: Claim, values: dict[str, np.ndarray], tensors, channel
-          ) -> list[Claim]:
+def prove(layer: MatMul, claim: Claim, values: dict[str, np.ndarray], tensors, channel,
+          backend) -> list[Claim]:
     a, b = values[layer.inputs[0]], values[layer.inputs[1]]
     z_i, z_l = _split(a.shape[0], claim)
-    tables = [_row_combination(a, mle.eq_table(z_i)), _col_combination(b, mle.eq_table(z_l))]
-    proof, r, finals = sumcheck.prove(tables, claim.value, channel.transcript)
+    # a[k] = sum_i eq(z_i, i) A[i, k] and b[k] = sum_l B[k, l] eq(z_l, l)
+    tables = [backend.row_combination(a, backend.eq_table(z_i)),
+              backend.col_combination(b, backend.eq_table(z_l))]
+    proof, r, finals = backend.prove_sumcheck(tables, claim.value, channel.transcript)
     channel.send_sumcheck(f"matmul/{layer.out}/sumcheck", proof)
     channel.send_ext(f"matmul/{layer.out}/evals", np.stack(finals, axis=1))
     return [Claim(layer.inputs[0], np.concatenate([z_i, r], axis=1), finals[0]),

@@ -14,7 +14,6 @@ import numpy as np
 
 from provers.gkr import field as F
 from provers.gkr import mle, sumcheck
-from provers.gkr import tensor as T
 from provers.gkr.circuit import Rearrange
 from provers.gkr.claim import Claim
 from provers.gkr.errors import SumcheckFailed
@@ -26,18 +25,13 @@ def _valid(layer: Rearrange) -> tuple[np.ndarray, np.ndarray]:
     return targets, flat[targets]
 
 
-def prove(layer: Rearrange, claim: Claim, values: dict[str, np.ndarray], tensors, channel
-          ) -> list[Claim]:
+def prove(layer: Rearrange, claim: Claim, values: dict[str, np.ndarray], tensors, channel,
+          backend) -> list[Claim]:
     x = values[layer.inputs[0]]
-    eqz = mle.eq_table(claim.point)
     targets, sources = _valid(layer)
-    w = np.empty((F.EXT_DEGREE, x.size), np.uint64)
-    for k in range(F.EXT_DEGREE):
-        # Exact: each weight < 2^31 and far fewer than 2^22 targets share a source.
-        sums = np.bincount(sources, weights=eqz[k, targets].astype(np.float64),
-                           minlength=x.size)
-        w[k] = np.mod(sums.astype(np.uint64), np.uint64(F.P))
-    proof, r, ev = sumcheck.prove([w, T.encode(x)], claim.value, channel.transcript)
+    w = backend.scatter(backend.eq_table(claim.point), targets, sources, x.size)
+    proof, r, ev = backend.prove_sumcheck([w, backend.table(x)], claim.value,
+                                          channel.transcript)
     channel.send_sumcheck(f"rearrange/{layer.out}/sumcheck", proof)
     channel.send_ext(f"rearrange/{layer.out}/eval", ev[1])
     return [Claim(layer.inputs[0], r, ev[1])]

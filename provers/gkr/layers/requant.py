@@ -101,14 +101,14 @@ def _bits_matrix(bits: np.ndarray) -> np.ndarray:
 
 
 def prove(layer: Requant, claim: Claim, values: dict[str, np.ndarray],
-          tensors: dict[str, TensorInfo], channel) -> list[Claim]:
+          tensors: dict[str, TensorInfo], channel, backend) -> list[Claim]:
     names, out = layer.advice, []
     q, s = values[names["q"]].reshape(-1), values[names["s"]].reshape(-1)
     x = values[layer.inputs[0]]
     t = channel.transcript
     if layer.mode == "relu":
-        proof, r1, ev = sumcheck.prove([mle.eq_table(claim.point), T.encode(s), T.encode(q)],
-                                       claim.value, t)
+        proof, r1, ev = backend.prove_sumcheck(
+            [backend.eq_table(claim.point), backend.table(s), backend.table(q)], claim.value, t)
         channel.send_sumcheck(f"requant/{layer.out}/relu", proof)
         channel.send_ext(f"requant/{layer.out}/relu-evals", np.stack(ev[1:], axis=1))
         out += [Claim(names["s"], r1, ev[1]), Claim(names["q"], r1, ev[2])]
@@ -125,9 +125,10 @@ def prove(layer: Requant, claim: Claim, values: dict[str, np.ndarray],
             bits = _bits_matrix(values[names[key]])
             recomposed[key] = bits @ _powers(_width(layer, key), bits.shape[1])
     r_vals = recomposed.get("rbits", np.zeros(q.size, np.int64))
-    tables = [mle.eq_table(z), T.encode(x), T.encode(_mask(tensors[layer.inputs[0]].shape)),
-              T.encode(q), T.encode(r_vals), T.encode(s), T.encode(recomposed["dbits"])]
-    proof, r2, ev = sumcheck.prove_terms(tables, _constraint_terms(layer, beta), F.ext_zero(), t)
+    tables = [backend.eq_table(z), backend.table(x),
+              backend.table(_mask(tensors[layer.inputs[0]].shape)), backend.table(q),
+              backend.table(r_vals), backend.table(s), backend.table(recomposed["dbits"])]
+    proof, r2, ev = backend.prove_terms(tables, _constraint_terms(layer, beta), F.ext_zero(), t)
     channel.send_sumcheck(f"requant/{layer.out}/constraints", proof)
     channel.send_ext(f"requant/{layer.out}/constraint-evals", np.stack(
         [ev[1], ev[3], ev[4], ev[5], ev[6]], axis=1))
@@ -137,17 +138,16 @@ def prove(layer: Requant, claim: Claim, values: dict[str, np.ndarray],
         if key not in names:
             continue
         bits = _bits_matrix(values[names[key]])
-        a = F.ext_matvec_small(bits.astype(np.float64), mle.eq_table(r2), check=False)
-        powers = F.encode(_powers(_width(layer, key), bits.shape[1]))
-        proof, r3, ev3 = sumcheck.prove([a, powers], value_at_r, t)
+        a = backend.row_combination(bits, backend.eq_table(r2))
+        powers = backend.table(_powers(_width(layer, key), bits.shape[1]))
+        proof, r3, ev3 = backend.prove_sumcheck([a, powers], value_at_r, t)
         channel.send_sumcheck(f"requant/{layer.out}/{key}-recompose", proof)
         channel.send_ext(f"requant/{layer.out}/{key}-recompose-eval", ev3[0])
         out.append(Claim(names[key], np.concatenate([r2, r3], axis=1), ev3[0]))
-        flat = T.encode(bits)
         zb = channel.challenges(f"requant/{layer.out}/{key}-bool-point",
-                                mle.log2_exact(flat.size))
-        proof, r4, ev4 = sumcheck.prove_terms([mle.eq_table(zb), flat], _BOOL_TERMS,
-                                              F.ext_zero(), t)
+                                mle.log2_exact(bits.size))
+        proof, r4, ev4 = backend.prove_terms([backend.eq_table(zb), backend.table(bits)],
+                                             _BOOL_TERMS, F.ext_zero(), t)
         channel.send_sumcheck(f"requant/{layer.out}/{key}-bool", proof)
         channel.send_ext(f"requant/{layer.out}/{key}-bool-eval", ev4[1])
         out.append(Claim(names[key], r4, ev4[1]))

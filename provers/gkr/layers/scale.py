@@ -15,8 +15,8 @@ def _reduce(layer: Scale, claim: Claim) -> list[Claim]:
     return [Claim(layer.inputs[0], claim.point, F.ext_mul_base(claim.value, c_inv))]
 
 
-def prove(layer: Scale, claim: Claim, values: dict[str, np.ndarray], tensors, channel
-          ) -> list[Claim]:
+def prove(layer: Scale, claim: Claim, values: dict[str, np.ndarray], tensors, channel,
+          backend) -> list[Claim]:
     return _reduce(layer, claim)
 
 
