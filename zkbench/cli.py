@@ -397,8 +397,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def _statement_model(st: dict[str, Any], args: argparse.Namespace) -> dict[str, Any] | None:
     """The model file's workload arguments of a ``prove --model`` statement (``--model`` names
-    the file when it moved); Rejected when the file is not the one proven. Sets st["size"]
-    to the size this file gives (its name may have changed)."""
+    the file when it moved); Rejected when the file is not the one proven."""
     if "model_file" not in st:
         if getattr(args, "model", None):
             raise UsageError(f"the statement is about workload {st['workload']!r}, not a file")
@@ -412,7 +411,11 @@ def _statement_model(st: dict[str, Any], args: argparse.Namespace) -> dict[str, 
     if model.file_sha256 != st["model_file_sha256"]:
         raise Rejected(f"model file {path} has sha256 {model.file_sha256[:16]}..., the "
                        f"statement's model has {st['model_file_sha256'][:16]}...")
-    st["size"] = model.size
+    if getattr(args, "model", None):
+        st["size"] = model.size  # the file's name is part of the size, and it moved
+    elif st["size"] != model.size:
+        raise Rejected(f"statement's size {st['size']!r} is not {model.size!r}, the size of "
+                       f"{path} with its inputs")
     return model.args()
 
 
@@ -468,18 +471,21 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     print(f"MACs       {graph.n_macs(fmodel):,}")
     provers = _split(args.provers) or registry.prover_names()
     node = support.unsupported_node(fmodel)
-    problem = support.unsupported_line(str(model.path), node, provers) if node else None
-    qmodel = None
-    if problem is None:
+    problem, line, qmodel = "", "", None
+    if node is not None:
+        problem = f"op {node.op_type} at node {node.name!r} (the quantizer has no {node.op_type})"
+        line = support.unsupported_line(str(model.path), node, provers)
+    else:
         try:
             _, _, qmodel = build(model, model.size, args.seed, args.quant_bits)
         except QuantizationError as exc:
-            problem = f"{model.path}: {exc}"
+            problem = str(exc)
+            line = f"{model.path}: {exc}; this stops {', '.join(provers)}"
     print("provers:")
     if qmodel is None:
         for name in provers:
-            print(f"  {name:18s} no: {problem.split(': ', 1)[1]}")  # type: ignore[union-attr]
-        print(f"zkbench: {problem}", file=sys.stderr)
+            print(f"  {name:18s} no: {problem}")
+        print(f"zkbench: {line}", file=sys.stderr)
         return EXIT_USAGE
     found = support.stops(fmodel, qmodel, provers, args.backend, compile_check=True)
     for name, stop in found.items():

@@ -8,14 +8,14 @@ several outputs (a label next to the scores), ZipMap dictionaries, tree ensemble
 input of static shape, one float output, and only arithmetic and rearrangement nodes, keeping
 its float output unchanged (up to float rounding), except where a note says otherwise.
 
-The work is done by existing tooling wherever it does it: ``onnx.version_converter`` lifts
-opsets below 13 to 13, onnxruntime's basic-level graph optimizer (whose output uses standard
-ONNX ops only) folds constants and shape computations, removes Identity and Dropout, folds
-BatchNormalization into a preceding Conv and fuses MatMul + Add, and ``onnx.shape_inference``
-gives every tensor its static shape. Written here is only what those do not do: choosing the
-output, fixing the batch dimension, BatchNormalization after Gemm or MatMul, Squeeze and
-Unsqueeze as Reshape, tree ensembles as comparisons and matrix products (the layout of
-``workloads.decision_tree.graph``), and dropping a final Softmax.
+The work is done by existing tooling wherever it does it: ``onnx.version_converter`` brings
+opsets outside 13-21 into that range, onnxruntime's basic-level graph optimizer (whose output
+uses standard ONNX ops only) folds constants and shape computations, removes Identity and
+Dropout, folds BatchNormalization into a preceding Conv and fuses MatMul + Add, and
+``onnx.shape_inference`` gives every tensor its static shape. Written here is only what
+those do not do: choosing the output, fixing the batch dimension, BatchNormalization after
+Gemm or MatMul, Squeeze and Unsqueeze as Reshape, tree ensembles as comparisons and matrix
+products (the layout of ``workloads.decision_tree.graph``), and dropping a final Softmax.
 """
 
 from __future__ import annotations
@@ -78,25 +78,31 @@ def _count(model: onnx.ModelProto, op: str) -> int:
 
 def opset(model: onnx.ModelProto) -> int:
     """The default-domain opset the model imports (1 if none: ONNX's rule)."""
-    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
+    return max((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), default=1)
 
 
 # ----------------------------------------------------------------------------- passes
 
 
 def _upgrade_opset(model: onnx.ModelProto, where: str) -> onnx.ModelProto:
+    """Opsets 13-21 as they are; older ones lifted to 13 and newer ones lowered to 21 by
+    onnx's version converter, where its adapters cover the model's ops."""
+    model = onnx.ModelProto.FromString(model.SerializeToString())
     version = opset(model)
-    if version > OPSET_MAX:
-        raise ModelError(f"{where}: opset {version} is newer than zkbench takes "
-                         f"({OPSET_MIN}-{OPSET_MAX})")
-    if version >= OPSET_MIN:
-        return onnx.ModelProto.FromString(model.SerializeToString())
+    # Some converters import the default domain twice; one entry, the newest, is meant.
+    others = [o for o in model.opset_import if o.domain not in ("", "ai.onnx")]
+    del model.opset_import[:]
+    model.opset_import.extend([helper.make_opsetid("", version), *others])
+    if OPSET_MIN <= version <= OPSET_MAX:
+        return model
+    target = OPSET_MIN if version < OPSET_MIN else OPSET_MAX
     try:
-        return onnx.version_converter.convert_version(model, OPSET_MIN)
+        return onnx.version_converter.convert_version(model, target)
     except Exception as exc:
         first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"{where}: opset {version} cannot be converted to {OPSET_MIN} by onnx's "
-                         f"version converter: {first}") from None
+        raise ModelError(f"{where}: opset {version} is outside the {OPSET_MIN}-{OPSET_MAX} "
+                         f"zkbench takes, and onnx's version converter cannot bring it to "
+                         f"{target}: {first}") from None
 
 
 def _producers(graph: onnx.GraphProto) -> dict[str, onnx.NodeProto]:
