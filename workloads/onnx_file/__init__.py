@@ -3,8 +3,8 @@
 The workload has one size, named after the file and its digest: ``STEM-SHA12`` (the first 12
 hex digits of the file's SHA-256), then ``-bN`` when a batch other than 1 is asked for and
 ``-inSHA8`` when inputs come from a file. A changed model or input file is therefore a
-different size and a different ``cell_id``. Cell subprocesses, ``zkbench verify`` and the
-conformance kit rebuild it from the same arguments (``workload_args``).
+different size and a different ``cell_id``. Cell subprocesses and ``zkbench verify``
+rebuild it from the same arguments (``args()``).
 
 The float model is the file after ``zkbench.normalize`` (load and onnx's checker first).
 Inputs: from ``input_path`` (``.npy``, or ``.json`` holding a nested array or an object with
