@@ -18,7 +18,8 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from workloads.onnx_file import OnnxFile, as_samples
-from zkbench import graph
+from zkbench import graph, support
+from zkbench.cell import build
 from zkbench.graph import ModelError
 from zkbench.normalize import normalize
 from zkbench.quantize import SUPPORTED_ONNX_OPS
@@ -267,10 +268,13 @@ def test_opsets_outside_13_to_21_are_converted_or_refused():
     assert next(o.version for o in norm.model.opset_import if o.domain == "") >= 13
 
 
-def test_batch_fixes_the_dynamic_dimension_and_nothing_else(skl_mlp):
+def test_batch_fixes_the_dynamic_dimension_and_nothing_else(skl_mlp, heldout_inputs):
     norm = normalize(onnx.load(str(skl_mlp)), batch=3)
     dims = [d.dim_value for d in norm.model.graph.input[0].type.tensor_type.shape.dim]
     assert dims == [3, 64]
+    batched = OnnxFile(skl_mlp, heldout_inputs["npy"], batch=4)  # biases broadcast over rows
+    fmodel, _, qmodel = build(batched, batched.size, 0)
+    assert support.stops(fmodel, qmodel, ["gkr"], compile_check=True) == {"gkr": None}
     with pytest.raises(ModelError, match="Squeeze"):  # squeezes the batch axis: needs 1
         normalize(_small_model(17), batch=3)
     bad = _small_model(17)
@@ -309,6 +313,10 @@ def test_inputs_from_files_or_seeded_random(skl_mlp, heldout_inputs):
     a = rnd.inputs(rnd.size, np.random.default_rng(7))
     assert rnd.input_source == "random" and a.shape == (1, 64) and a.dtype == np.float32
     np.testing.assert_array_equal(a, rnd.inputs(rnd.size, np.random.default_rng(7)))
+    batched = OnnxFile(skl_mlp, heldout_inputs["npy"], batch=4)  # 4 of the file's 40 rows
+    rows = batched.inputs(batched.size, np.random.default_rng(1))
+    assert rows.shape == (4, 64) and all(any(np.array_equal(r, h) for h in x[1500:1540])
+                                         for r in rows)
     with pytest.raises(ModelError, match=r"shape \(3, 5\) do not fit"):
         as_samples(np.zeros((3, 5), np.float32), (1, 64), "x.npy")
 

@@ -64,6 +64,7 @@ def normalize(model: onnx.ModelProto, batch: int | None = None, where: str = "mo
     if folded:
         notes.append(f"{folded} BatchNormalization folded into the preceding Conv/Gemm/MatMul")
     _squeeze_as_reshape(model)
+    _flatten_biases(model)
     _drop_final_softmax(model, notes)
     _prune(model)
     _clean_opsets(model)
@@ -377,6 +378,35 @@ def _squeeze_as_reshape(model: onnx.ModelProto) -> None:
         _set_init(graph, target, np.asarray(shapes[node.output[0]], np.int64))
         graph.node[i].CopyFrom(helper.make_node("Reshape", [node.input[0], target],
                                                 [node.output[0]], name=node.name))
+
+
+def _flatten_biases(model: onnx.ModelProto) -> None:
+    """Constant addends (Gemm's C, a constant side of Add) lose their leading 1-dimensions:
+    (1, N) -> (N,), the same broadcast, in the form a bias takes in every prover."""
+    graph = model.graph
+    init = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    shapes = _static_shapes(model)
+    for node in graph.node:
+        if node.op_type == "Gemm" and len(node.input) > 2:
+            slots = [2]
+        elif node.op_type == "Add":
+            slots = [0, 1]
+        else:
+            continue
+        for slot in slots:
+            name = node.input[slot]
+            value = init.get(name)
+            if value is None or value.ndim < 2 or value.shape[0] != 1:
+                continue
+            other = node.input[1 - slot] if node.op_type == "Add" else node.output[0]
+            if len(shapes.get(other, ())) < value.ndim:  # the output's rank depends on it
+                continue
+            flat = value.reshape(value.shape[next(i for i, d in enumerate(value.shape)
+                                                  if d != 1 or i == value.ndim - 1):])
+            new = _fresh(graph, f"{name}/flat")
+            _set_init(graph, new, flat)
+            init[new] = flat
+            node.input[slot] = new
 
 
 def _drop_final_softmax(model: onnx.ModelProto, notes: list[str]) -> None:

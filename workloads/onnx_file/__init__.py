@@ -10,7 +10,9 @@ The float model is the file after ``zkbench.normalize`` (load and onnx's checker
 Inputs: from ``input_path`` (``.npy``, or ``.json`` holding a nested array or an object with
 one array field, such as ezkl's ``input_data``), holding one input of the model's shape or
 several along an extra leading axis, drawn by the seed's generator; without a file, standard
-normal float32 values of the input's shape, seeded. ``input_source`` says which, in every row.
+normal float32 values of the input's shape, seeded. A batched model (``--batch`` B > 1) may
+also be given a file of single rows, B of which make one input. ``input_source`` says which
+kind of input, in every row.
 """
 
 from __future__ import annotations
@@ -160,10 +162,16 @@ class OnnxFile:
         return "scores" if len(dims) >= 2 and dims[-1] > 1 else "values"
 
     @functools.cached_property
-    def _samples(self) -> np.ndarray | None:
+    def _data(self) -> tuple[str, np.ndarray] | None:
+        """("samples", (S, *input shape)), or ("rows", (N, *row shape)) when a batched model
+        (batch B > 1) gets a file of single rows: each input is then B rows drawn from them."""
         if self.input_path is None:
             return None
-        return as_samples(read_array(self.input_path), self.input_shape, str(self.input_path))
+        arr, shape = read_array(self.input_path), self.input_shape
+        if (len(shape) >= 2 and shape[0] > 1 and arr.ndim == len(shape)
+                and arr.shape[1:] == shape[1:] and arr.shape[0] != shape[0]):
+            return "rows", arr
+        return "samples", as_samples(arr, shape, str(self.input_path))
 
     @property
     def input_source(self) -> str:
@@ -175,10 +183,14 @@ class OnnxFile:
         """One input: a sample of the input file chosen by ``rng``, or seeded standard normal
         values of the model's input shape."""
         self._check(size)
-        samples = self._samples
-        if samples is None:
+        if self._data is None:
             return rng.standard_normal(self.input_shape).astype(np.float32)
-        return np.array(samples[int(rng.integers(len(samples)))], dtype=np.float32)
+        kind, data = self._data
+        if kind == "rows":
+            batch = self.input_shape[0]
+            picked = rng.choice(len(data), size=batch, replace=len(data) < batch)
+            return np.array(data[picked], dtype=np.float32)
+        return np.array(data[int(rng.integers(len(data)))], dtype=np.float32)
 
     def _check(self, size: Size) -> None:
         if size != self.size:
