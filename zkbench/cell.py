@@ -104,7 +104,7 @@ def tamper_check(prover: Any, artifact: Any, keys: Any, proof: Proof, seed: int
 def run(spec: dict[str, Any], emit: Emit) -> None:
     cell = Cell(**spec["cell"])
     bits = int(spec.get("quant_bits", 8))
-    workload = registry.create_workload(cell.workload)
+    workload = registry.create_workload(cell.workload, **spec.get("workload_args", {}))
     check_size(workload, cell.size)
     prover = registry.create_prover(cell.prover, cell.backend)
     caps = prover.capabilities()
@@ -117,7 +117,7 @@ def run(spec: dict[str, Any], emit: Emit) -> None:
         return
     fmodel, x, qmodel = build(workload, cell.size, cell.seed, bits)
     emit({"event": "info", "n_params": graph.n_params(fmodel), "n_macs": graph.n_macs(fmodel),
-          "quant_bits": bits})
+          "quant_bits": bits, "input_source": getattr(workload, "input_source", None)})
     reason = prover.skip_reason(qmodel, cell.size, cell.backend)
     if reason:
         emit({"event": "skip", "reason": reason})

@@ -1,4 +1,4 @@
-"""The ``zkbench`` command: list | run | prove | verify | report.
+"""The ``zkbench`` command: list | run | prove | verify | report | inspect.
 
 Exit codes: 0 success; 1 a proof was rejected (``verify``) or a sweep recorded a soundness
 alarm; 2 unusable input (unknown names, bad files, unwritable folders), always as one line on
@@ -108,12 +108,14 @@ def _sweep_from_args(args: argparse.Namespace) -> Any:
     from zkbench import registry, suites
     from zkbench.runner import Limits, Sweep, parse_bytes
 
+    model = _model_workload(args)
     workloads = _split(args.workloads)
     for w in workloads or []:
         if w not in registry.workload_names():
             raise UsageError(f"unknown workload {w!r}; known: "
                              f"{', '.join(registry.workload_names())}")
-    sizes_by_workload = suites.suite_sizes(args.suite, workloads)
+    sizes_by_workload = ({model.name: [model.size]} if model
+                         else suites.suite_sizes(args.suite, workloads))
     wanted = _split(args.sizes)
     if wanted:
         known = {w: list(registry.create_workload(w).sizes()) for w in sizes_by_workload}
@@ -144,9 +146,54 @@ def _sweep_from_args(args: argparse.Namespace) -> Any:
             raise UsageError(f"--device {args.device} and --backend {backend} disagree; "
                              f"give one of them")
         backend = args.device
+    if model:  # a model no selected prover can take ends here, before any result is written
+        _check_model(model, provers, args.seed, args.quant_bits, _split(backend) or ["cpu"])
     return Sweep(provers=provers, sizes=sizes_by_workload, backends=_split(backend) or ["cpu"],
                  repeat=args.repeat, seed=args.seed, quant_bits=args.quant_bits,
-                 limits=Limits(timeout_s=args.timeout, mem_limit_bytes=mem))
+                 limits=Limits(timeout_s=args.timeout, mem_limit_bytes=mem),
+                 workload_args={model.name: model.args()} if model else {})
+
+
+def _model_workload(args: argparse.Namespace) -> Any:
+    """The ``onnx_file`` workload of ``--model`` (None without it); checks the flags."""
+    if not getattr(args, "model", None):
+        for flag in ("input", "batch"):
+            if getattr(args, flag, None) is not None:
+                raise UsageError(f"--{flag} needs --model")
+        return None
+    for flag in ("workloads", "sizes", "workload", "size"):
+        if getattr(args, flag, None):
+            raise UsageError(f"--model takes the place of --{flag}")
+    from workloads.onnx_file import OnnxFile
+
+    return OnnxFile(args.model, args.input, args.batch)
+
+
+def _check_model(model: Any, provers: list[str], seed: int, quant_bits: int,
+                 backends: list[str]) -> None:
+    """Raise ModelError (one line) when no prover in ``provers`` can take the model file:
+    the op type, the node and the provers it stops. Provers stopped while others can take
+    it get a note on stderr and, in a sweep, a ``skip`` row."""
+    from zkbench import support
+    from zkbench.cell import build
+    from zkbench.graph import ModelError
+    from zkbench.quantize import QuantizationError
+
+    where = str(model.path)
+    node = support.unsupported_node(model.model(model.size))
+    if node is not None:
+        raise ModelError(support.unsupported_line(where, node, provers))
+    try:
+        fmodel, _, qmodel = build(model, model.size, seed, quant_bits)
+    except QuantizationError as exc:
+        raise ModelError(f"{where}: {exc}; this stops {', '.join(provers)}") from None
+    for backend in backends:
+        found = support.stops(fmodel, qmodel, provers, backend)
+        stopped = {p: s for p, s in found.items() if s is not None and s.model}
+        if len(stopped) == len(provers):
+            raise ModelError(support.summary_line(where, stopped))
+        if stopped:
+            print(f"zkbench: note: {support.summary_line(where, stopped)}", file=sys.stderr)
 
 
 def _executor_from_args(args: argparse.Namespace) -> Any:
@@ -178,7 +225,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     sweep = _sweep_from_args(args)
     executor = _executor_from_args(args)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out = Path(args.out) if args.out else Path("runs") / f"{args.suite}-{stamp}"
+    label = f"model-{Path(args.model).stem}" if args.model else args.suite
+    out = Path(args.out) if args.out else Path("runs") / f"{label}-{stamp}"
     _writable_dir(out)
     results = out / "results.jsonl"
     if results.exists() and not args.resume:
@@ -256,14 +304,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _statement_context(prover_name: str, workload_name: str, size: str, seed: int,
-                       quant_bits: int, backend: str) -> dict[str, Any]:
+                       quant_bits: int, backend: str,
+                       workload_args: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything a statement is derived from: prover, models, quantized input."""
     from workloads.base import UnknownSize, check_size
     from zkbench import graph, registry
     from zkbench.cell import build
 
     try:
-        workload = registry.create_workload(workload_name)
+        workload = registry.create_workload(workload_name, **(workload_args or {}))
         check_size(workload, size)
         prover = registry.create_prover(prover_name, backend)
     except (registry.UnknownName, UnknownSize) as exc:
@@ -284,9 +333,15 @@ def cmd_prove(args: argparse.Namespace) -> int:
     from provers.base import Unsupported
     from zkbench.types import Proof
 
+    model = _model_workload(args)
+    if model:
+        args.workload, args.size = model.name, model.size
+        _check_model(model, [args.prover], args.seed, args.quant_bits, [args.backend])
+    elif not (args.workload and args.size):
+        raise UsageError("prove needs --workload and --size, or --model")
     out = _writable_dir(Path(args.out))
     ctx = _statement_context(args.prover, args.workload, args.size, args.seed, args.quant_bits,
-                             args.backend)
+                             args.backend, model.args() if model else None)
     prover = ctx["prover"]
     try:
         artifact = prover.compile(ctx["qmodel"], out)
@@ -303,6 +358,10 @@ def cmd_prove(args: argparse.Namespace) -> int:
         "input_sha256": ctx["input_sha256"], "output_shape": list(output.shape),
         "output": output.reshape(-1).tolist(), "proof_sha256": _sha256(proof.data),
     }
+    if model:  # the file itself, so verify can find it and tell when it changed
+        statement.update(model_file=model.args()["path"], model_file_sha256=model.file_sha256,
+                         input_file=model.args()["input_path"],
+                         input_file_sha256=model.input_sha256, batch=model.batch)
     _atomic_write(out / "proof.bin", proof.data)
     _atomic_write(out / "statement.json", json.dumps(statement, indent=1).encode())
     print(f"wrote {out / 'proof.bin'} ({len(proof.data)} bytes) and {out / 'statement.json'}")
@@ -346,8 +405,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         output = output.reshape(shape)
     except (ValueError, TypeError, OverflowError) as exc:
         raise Rejected(f"statement's output does not match its output_shape: {exc}") from None
+    workload_args = _statement_model(st, args)
     ctx = _statement_context(st["prover"], st["workload"], st["size"], st["seed"],
-                             st["quant_bits"], st["backend"])
+                             st["quant_bits"], st["backend"], workload_args)
     if ctx["model_sha256"] != st["model_sha256"]:
         raise Rejected(f"model digest differs: the statement's model is not {st['workload']} "
                        f"{st['size']} as this zkbench builds it")
@@ -370,6 +430,30 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _statement_model(st: dict[str, Any], args: argparse.Namespace) -> dict[str, Any] | None:
+    """The model file's workload arguments of a ``prove --model`` statement (``--model`` names
+    the file when it moved); Rejected when the file is not the one proven."""
+    if "model_file" not in st:
+        if getattr(args, "model", None):
+            raise UsageError(f"the statement is about workload {st['workload']!r}, not a file")
+        return None
+    from workloads.onnx_file import OnnxFile
+
+    if not isinstance(st.get("model_file_sha256"), str):
+        raise UsageError("statement.json: field 'model_file_sha256' missing or not a str")
+    path = getattr(args, "model", None) or st["model_file"]
+    model = OnnxFile(path, st.get("input_file"), st.get("batch"))
+    if model.file_sha256 != st["model_file_sha256"]:
+        raise Rejected(f"model file {path} has sha256 {model.file_sha256[:16]}..., the "
+                       f"statement's model has {st['model_file_sha256'][:16]}...")
+    if getattr(args, "model", None):
+        st["size"] = model.size  # the file's name is part of the size, and it moved
+    elif st["size"] != model.size:
+        raise Rejected(f"statement's size {st['size']!r} is not {model.size!r}, the size of "
+                       f"{path} with its inputs")
+    return model.args()
+
+
 # ----------------------------------------------------------------------------- report
 
 
@@ -389,6 +473,64 @@ def cmd_report(args: argparse.Namespace) -> int:
     print(report.machine_tables(df))
     print(f"\nreport: {path}; figures: {', '.join(f.name for f in figures) or 'none'}")
     return EXIT_OK
+
+
+# ----------------------------------------------------------------------------- inspect
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from zkbench import graph, registry, support
+    from zkbench.cell import build
+    from zkbench.normalize import opset
+    from zkbench.quantize import QuantizationError
+
+    model = _model_workload(argparse.Namespace(model=args.model, input=args.input,
+                                               batch=args.batch))
+    original = model.original
+    norm = model.normalized
+    fmodel = norm.model
+
+    def ops(m: Any) -> str:
+        counts = Counter(n.op_type for n in m.graph.node)
+        return ", ".join(f"{op} x{c}" if c > 1 else op for op, c in counts.items()) or "none"
+
+    print(f"model      {model.path} (sha256 {model.file_sha256[:16]}..., opset {opset(original)}, "
+          f"producer {original.producer_name or '?'} {original.producer_version})".rstrip())
+    print(f"input      {fmodel.graph.input[0].name} {list(model.input_shape)} float32; "
+          f"inputs: {model.input_source}")
+    out = fmodel.graph.output[0]
+    dims = [d.dim_value for d in out.type.tensor_type.shape.dim]
+    print(f"output     {out.name} {dims} ({model.output_kind})")
+    print(f"ops        {ops(original)}")
+    print(f"normalized {ops(fmodel)}")
+    for note in norm.notes:
+        print(f"note       {note}")
+    print(f"parameters {graph.n_params(fmodel):,} (file: {graph.n_params(original):,})")
+    print(f"MACs       {graph.n_macs(fmodel):,}")
+    provers = _split(args.provers) or registry.prover_names()
+    node = support.unsupported_node(fmodel)
+    problem, line, qmodel = "", "", None
+    if node is not None:
+        problem = f"op {node.op_type} at node {node.name!r} (the quantizer has no {node.op_type})"
+        line = support.unsupported_line(str(model.path), node, provers)
+    else:
+        try:
+            _, _, qmodel = build(model, model.size, args.seed, args.quant_bits)
+        except QuantizationError as exc:
+            problem = str(exc)
+            line = f"{model.path}: {exc}; this stops {', '.join(provers)}"
+    print("provers:")
+    if qmodel is None:
+        for name in provers:
+            print(f"  {name:18s} no: {problem}")
+        print(f"zkbench: {line}", file=sys.stderr)
+        return EXIT_USAGE
+    found = support.stops(fmodel, qmodel, provers, args.backend, compile_check=True)
+    for name, stop in found.items():
+        print(f"  {name:18s} " + ("yes" if stop is None else f"no: {stop.reason}"))
+    return EXIT_OK if any(s is None for s in found.values()) else EXIT_USAGE
 
 
 # ----------------------------------------------------------------------------- parser
@@ -442,18 +584,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--cells-per-worker", type=int, default=None, metavar="K",
                    help="cells a --cluster worker runs at once (default: 1, so timings do "
                         "not interfere)")
+    _model_flags(s)
     s.set_defaults(func=cmd_run)
 
     s = sub.add_parser("prove", help="prove one statement; write proof.bin and statement.json",
                        description="Prove one (prover, workload, size, seed) statement in this "
                                    "process and write OUT/proof.bin and OUT/statement.json.")
     s.add_argument("--prover", required=True)
-    s.add_argument("--workload", required=True)
-    s.add_argument("--size", required=True)
+    s.add_argument("--workload")
+    s.add_argument("--size")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--backend", default="cpu")
     s.add_argument("--quant-bits", type=int, default=8)
     s.add_argument("--out", required=True)
+    _model_flags(s)
     s.set_defaults(func=cmd_prove)
 
     s = sub.add_parser("verify", help="verify a folder written by `zkbench prove`",
@@ -461,6 +605,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "verify DIR/proof.bin. Exit 0 accepted, 1 rejected (reason "
                                    "on stderr), 2 unusable input.")
     s.add_argument("proof_dir", metavar="DIR")
+    s.add_argument("--model", help="the model file of a `prove --model` statement, when it "
+                                   "is no longer where the statement says")
     s.set_defaults(func=cmd_verify)
 
     s = sub.add_parser("report", help="summarise a results file into a markdown report",
@@ -473,7 +619,29 @@ def build_parser() -> argparse.ArgumentParser:
                    help="only the rows run on this machine (its machine_id or a unique prefix; "
                         "the report lists them)")
     s.set_defaults(func=cmd_report)
+
+    s = sub.add_parser("inspect", help="what an ONNX file holds and which provers can take it",
+                       description="Load and normalize MODEL as `run --model` does; list its "
+                                   "ops, parameters and MACs, and for each prover whether it "
+                                   "can take the model or which op at which node stops it. "
+                                   "Exit 0 when some prover can, 2 otherwise.")
+    s.add_argument("model", metavar="MODEL")
+    s.add_argument("--input", help="inputs (.npy or .json) to calibrate the quantizer on")
+    s.add_argument("--batch", type=int, help="value of a dynamic batch dimension (default 1)")
+    s.add_argument("--provers", help="comma-separated provers (default: all)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--backend", default="cpu")
+    s.add_argument("--quant-bits", type=int, default=8)
+    s.set_defaults(func=cmd_inspect)
     return p
+
+
+def _model_flags(s: argparse.ArgumentParser) -> None:
+    s.add_argument("--model", help="an ONNX file to benchmark instead of built-in workloads")
+    s.add_argument("--input", help="with --model: the input(s), .npy or .json (default: "
+                                   "seeded random values of the input's shape)")
+    s.add_argument("--batch", type=int, help="with --model: value of a dynamic batch "
+                                             "dimension (default 1)")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -69,19 +69,20 @@ class LocalExecutor:
         for cell in cells:
             started(cell)
             rows = run_cell(cell, sweep.limits, sweep.quant_bits, cell_log_path(log_dir, cell),
-                            env=env)
+                            env=env, workload_args=sweep.workload_args.get(cell.workload))
             yield cell, rows, machine
 
 
 def run_on_worker(cell: Cell, limits: Limits, quant_bits: int,
-                  env: dict[str, str] | None) -> dict[str, Any]:
+                  env: dict[str, str] | None,
+                  workload_args: dict[str, Any] | None = None) -> dict[str, Any]:
     """The task a Dask worker runs: one cell through ``run_cell`` (its own subprocess, the same
     limits), with its log in a scratch folder of the worker. The cell inherits the worker's
     environment unless ``env`` (the sweep's, when one is given) replaces it. Returns the rows,
     this machine's fingerprint and the log's bytes, which the client keeps under OUT/logs."""
     with tempfile.TemporaryDirectory(prefix="zkbench-cell-") as tmp:
         log = Path(tmp) / "cell.log"
-        rows = run_cell(cell, limits, quant_bits, log, env=env)
+        rows = run_cell(cell, limits, quant_bits, log, env=env, workload_args=workload_args)
         log_bytes = log.read_bytes()[-LOG_MAX_BYTES:] if log.exists() else b""
     return {"rows": rows, "machine": environment.fingerprint(), "log": log_bytes}
 
@@ -190,6 +191,7 @@ class DaskExecutor:
                     cell = pending.popleft()
                     future = self.client.submit(
                         run_on_worker, cell, sweep.limits, sweep.quant_bits, env,
+                        sweep.workload_args.get(cell.workload),
                         key=f"zkbench-cell-{cell.cell_id}-{uuid.uuid4().hex[:8]}", pure=False,
                         resources={RESOURCE: 1})
                     running[future.key] = (future, cell)

@@ -30,8 +30,10 @@ def check(model: onnx.ModelProto, where: str = "model") -> None:
     try:
         onnx.checker.check_model(model, full_check=True)
     except onnx.checker.ValidationError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid graph"
-        raise ModelError(f"{where}: fails onnx's checker: {first}") from exc
+        # The checker's reason can span lines ("... of node: \nname: r OpType: Relu\n is not
+        # ..."): one line, so it reads whole in a terminal and a log.
+        reason = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+        raise ModelError(f"{where}: fails onnx's checker: {reason or 'invalid graph'}") from exc
 
 
 def digest(model: onnx.ModelProto) -> str:

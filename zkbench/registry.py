@@ -26,6 +26,12 @@ WORKLOADS: dict[str, str] = {
     "decision_tree": "workloads.decision_tree:DecisionTree",
 }
 
+# Workloads built from a user's file (``zkbench run --model``): created with arguments, never
+# listed, never in a suite.
+FILE_WORKLOADS: dict[str, str] = {
+    "onnx_file": "workloads.onnx_file:OnnxFile",
+}
+
 PROVER_GROUP = "zkbench.provers"
 WORKLOAD_GROUP = "zkbench.workloads"
 
@@ -71,7 +77,10 @@ def create_prover(name: str, backend: str = "cpu") -> Any:
     return prover_class(name)(backend=backend)
 
 
-def create_workload(name: str) -> Any:
+def create_workload(name: str, **args: Any) -> Any:
+    """A workload instance; ``args`` are a file workload's arguments (``FILE_WORKLOADS``)."""
+    if name in FILE_WORKLOADS:
+        return _load(FILE_WORKLOADS[name])(**args)
     targets = _targets(WORKLOADS, WORKLOAD_GROUP)
     if name not in targets:
         raise UnknownName(f"unknown workload {name!r}; known: {', '.join(targets)}")

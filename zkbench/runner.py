@@ -55,6 +55,8 @@ class Sweep:
     seed: int = 0
     quant_bits: int = 8
     limits: Limits = field(default_factory=Limits)
+    workload_args: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """workload -> arguments that build it (file workloads: ``zkbench run --model``)"""
 
     def cells(self) -> list[Cell]:
         return [
@@ -131,11 +133,14 @@ class _Watch:
 
 
 def run_cell(cell: Cell, limits: Limits, quant_bits: int, log_path: Path,
-             env: dict[str, str] | None = None) -> list[dict[str, Any]]:
+             env: dict[str, str] | None = None,
+             workload_args: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """Run one cell in a subprocess; return its rows (without the sweep-level columns)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     read_fd, write_fd = os.pipe()
     spec = {"cell": cell.to_dict(), "quant_bits": quant_bits}
+    if workload_args:
+        spec["workload_args"] = workload_args
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "zkbench.cell", str(write_fd)],
@@ -253,7 +258,7 @@ def _rows(cell: Cell, events: list[dict[str, Any]], stage_peaks: dict[str, int],
             "size": cell.size, "backend_requested": cell.backend, "repeat": cell.repeat,
             "seed": cell.seed}
     for k in ("prover_version", "field", "security_bits", "zk", "statement", "backend_used",
-              "n_params", "n_macs", "quant_bits"):
+              "n_params", "n_macs", "quant_bits", "input_source"):
         base[k] = info.get(k)
     return [{**base, **cell_facts, **row} for row in rows]
 

@@ -162,6 +162,27 @@ def blocks(forest: Forest, n_features: int, max_block_nodes: int = MAX_BLOCK_NOD
     return [block(forest, a, b, n_features) for a, b in pack(forest, max_block_nodes)]
 
 
+def block_graph(blk: Block, input_name: str, output_name: str, prefix: str
+                ) -> tuple[list[onnx.NodeProto], list[onnx.TensorProto]]:
+    """The five steps of one block as ONNX nodes from ``input_name`` (B x F) to
+    ``output_name`` (B x K), and its constants; every other name starts with ``prefix``."""
+    p = prefix
+    inits = [numpy_helper.from_array(np.ascontiguousarray(value, np.float32), p + name)
+             for name, value in blk.tensors().items()]
+    nodes = [
+        helper.make_node("MatMul", [input_name, p + "A"], [p + "T"], name=p + "select"),
+        helper.make_node("LessOrEqual", [p + "T", p + "thr"], [p + "le"], name=p + "compare"),
+        helper.make_node("Cast", [p + "le"], [p + "C"], name=p + "cast_C",
+                         to=TensorProto.FLOAT),
+        helper.make_node("MatMul", [p + "C", p + "P"], [p + "S"], name=p + "paths"),
+        helper.make_node("Equal", [p + "S", p + "E"], [p + "eq"], name=p + "leaf_test"),
+        helper.make_node("Cast", [p + "eq"], [p + "L"], name=p + "cast_L",
+                         to=TensorProto.FLOAT),
+        helper.make_node("MatMul", [p + "L", p + "V"], [output_name], name=p + "values"),
+    ]
+    return nodes, inits
+
+
 def to_onnx(blocks_: list[Block], batch: int, graph_name: str) -> onnx.ModelProto:
     """The ONNX model (opset 17, IR 8) of ``blocks_`` for a fixed batch size."""
     n_features = blocks_[0].A.shape[0]
@@ -172,22 +193,10 @@ def to_onnx(blocks_: list[Block], batch: int, graph_name: str) -> onnx.ModelProt
     last = len(blocks_) == 1
     for g, blk in enumerate(blocks_):
         p = f"b{g:03d}_"
-        for name, value in blk.tensors().items():
-            inits.append(numpy_helper.from_array(np.ascontiguousarray(value, np.float32),
-                                                 p + name))
         y = OUTPUT if last else p + "Y"
-        nodes += [
-            helper.make_node("MatMul", [INPUT, p + "A"], [p + "T"], name=p + "select"),
-            helper.make_node("LessOrEqual", [p + "T", p + "thr"], [p + "le"],
-                             name=p + "compare"),
-            helper.make_node("Cast", [p + "le"], [p + "C"], name=p + "cast_C",
-                             to=TensorProto.FLOAT),
-            helper.make_node("MatMul", [p + "C", p + "P"], [p + "S"], name=p + "paths"),
-            helper.make_node("Equal", [p + "S", p + "E"], [p + "eq"], name=p + "leaf_test"),
-            helper.make_node("Cast", [p + "eq"], [p + "L"], name=p + "cast_L",
-                             to=TensorProto.FLOAT),
-            helper.make_node("MatMul", [p + "L", p + "V"], [y], name=p + "values"),
-        ]
+        block_nodes_, block_inits = block_graph(blk, INPUT, y, p)
+        nodes += block_nodes_
+        inits += block_inits
         ys.append(y)
     acc = ys[0]
     for g in range(1, len(ys)):

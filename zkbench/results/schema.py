@@ -43,6 +43,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "n_params": ("Int64", "parameters of the float model"),
     "n_macs": ("Int64", "multiply-accumulates of one inference"),
     "quant_bits": ("Int64", "integer width of weights and activations"),
+    "input_source": ("string", "the proven input of a model file (`run --model`): `random` "
+                               "(seeded, the input's shape) or `file:NAME@SHA256-PREFIX`; "
+                               "empty for built-in workloads"),
     "stage": ("string", "compile | setup | witness | prove | verify"),
     "repeat": ("Int64", ""),
     "seed": ("Int64", "input seed"),
