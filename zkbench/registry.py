@@ -15,6 +15,7 @@ PROVERS: dict[str, str] = {
     "null": "provers.null:NullProver",
     "plain": "provers.plain:PlainProver",
     "gkr": "provers.gkr.adapter:GkrProver",
+    "ezkl": "provers.ezkl.adapter:EzklProver",
 }
 
 WORKLOADS: dict[str, str] = {
