@@ -198,8 +198,18 @@ class EzklProver(BaseProver):
                                 "resources", lookup_safety_margin=1,
                                 scales=[model.input_scale_bits],
                                 scale_rebase_multiplier=[SCALE_REBASE_MULTIPLIER])
-        ezkl.compile_circuit(str(onnx_path), str(compiled_path), str(settings_path))
+        # Calibration sets the weight scale to the input scale too: keep only the rows and
+        # lookup range it found, and settle the settings again with the chosen weight scale.
+        calibrated = json.loads(settings_path.read_text())
+        args.logrows = calibrated["run_args"]["logrows"]
+        args.lookup_range = tuple(calibrated["run_args"]["lookup_range"])
+        ezkl.gen_settings(str(onnx_path), str(settings_path), py_run_args=args)
         settings = json.loads(settings_path.read_text())
+        if settings["num_rows"] > calibrated["num_rows"]:
+            raise RuntimeError(f"ezkl: param_scale {args.param_scale} needs "
+                               f"{settings['num_rows']} rows, calibration sized logrows "
+                               f"{args.logrows} for {calibrated['num_rows']}")
+        ezkl.compile_circuit(str(onnx_path), str(compiled_path), str(settings_path))
         if settings["model_input_scales"] != [model.input_scale_bits]:
             raise RuntimeError(f"ezkl chose input scales {settings['model_input_scales']}, "
                                f"not the model's {model.input_scale_bits}")
