@@ -50,6 +50,9 @@ def measure_fidelity(workload: Any, size: str, seed: int, fmodel: Any, qmodel: A
                      x: np.ndarray, proven: np.ndarray) -> Any:
     """Fidelity of the proven quantized model against onnxruntime's float model.
 
+    ``qmodel`` is the integer model the prover proves: zkbench's, or a peer's own quantization
+    of the float model (anything with ``quantize_input``, ``output`` and ``dequantize_output``).
+
     Over the proven input and, when the prover proves zkbench's own quantized model (its
     output equals ``qmodel``'s on the proven input), FIDELITY_SAMPLES - 1 further draws
     (held-out data where the workload has it). Top-1 agreement is the fraction that agree.
@@ -146,12 +149,18 @@ def run(spec: dict[str, Any], emit: Emit) -> None:
             if stage == "compile" and hasattr(prover, "security_bits"):
                 # The circuit's own soundness figure, finer than the capability's floor.
                 emit({"event": "info", "security_bits": prover.security_bits(state[stage])})
+            if stage in ("compile", "setup") and hasattr(prover, "settings"):
+                # A peer's own settings (ezkl: visibility, logrows, scales; its SRS after setup).
+                emit({"event": "info", "prover_settings": prover.settings(
+                    state["compile"], state.get("setup"))})
         artifact, keys, proof = state["compile"], state["setup"], state["prove"]
         verified, verify_reason = state["verify"]
         rejected, tamper_reason = tamper_check(prover, artifact, keys, proof, cell.seed)
         fid = None
         if caps.sound:
-            fid = measure_fidelity(workload, cell.size, cell.seed, fmodel, qmodel, x,
+            # A peer that quantizes the float model itself (ezkl) proves its own integer model.
+            proven = prover.proven_model(artifact) if hasattr(prover, "proven_model") else qmodel
+            fid = measure_fidelity(workload, cell.size, cell.seed, fmodel, proven, x,
                                    proof.statement.output)
         emit({"event": "done", "proof_bytes": len(proof.data), "vk_bytes": keys.vk_bytes,
               "pk_bytes": keys.pk_bytes, "verified": verified, "verify_reason": verify_reason,

@@ -16,6 +16,7 @@ PROVERS: dict[str, str] = {
     "plain": "provers.plain:PlainProver",
     "gkr": "provers.gkr.adapter:GkrProver",
     "gkr-cw": "provers.gkr.adapter:GkrCommittedProver",
+    "ezkl": "provers.ezkl.adapter:EzklProver",
 }
 
 WORKLOADS: dict[str, str] = {

@@ -258,7 +258,8 @@ def _rows(cell: Cell, events: list[dict[str, Any]], stage_peaks: dict[str, int],
             "size": cell.size, "backend_requested": cell.backend, "repeat": cell.repeat,
             "seed": cell.seed}
     for k in ("prover_version", "field", "security_bits", "zk", "statement", "backend_used",
-              "n_params", "n_macs", "quant_bits", "input_source"):
+              "n_params", "n_macs", "quant_bits", "input_source",
+              "prover_settings"):
         base[k] = info.get(k)
     return [{**base, **cell_facts, **row} for row in rows]
 

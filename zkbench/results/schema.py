@@ -36,6 +36,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "security_bits": ("Int64", "soundness bits claimed for this proof; empty for baselines"),
     "zk": ("boolean", "zero-knowledge"),
     "statement": ("string", "public | committed-weights | zk | none"),
+    "prover_settings": ("string", "a peer's own settings, `key=value` separated by spaces "
+                                  "(ezkl: visibilities, logrows, scales, decomposition, SRS); "
+                                  "empty for in-tree provers"),
     "backend_requested": ("string", ""),
     "backend_used": ("string", "what actually ran; never a silent fallback"),
     "workload": ("string", ""),

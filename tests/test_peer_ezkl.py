@@ -1,0 +1,71 @@
+"""The ``ezkl`` peer: the conformance kit on matmul n=16, and real sweeps next to ``gkr`` on the
+smallest size of every workload, each with a verified proof and a rejected tampered one."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from zkbench import registry
+from zkbench.testing import ProverConformance
+
+pytestmark = pytest.mark.peers
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _ezkl_installed() -> None:
+    pytest.importorskip("ezkl")
+
+
+class TestEzklConformance(ProverConformance):
+    prover_name = "ezkl"
+
+
+def test_unavailable_without_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ezkl", None)  # makes `import ezkl` raise ImportError
+    reason = registry.create_prover("ezkl").available()
+    assert reason is not None and "pip install -e '.[peers]'" in reason
+
+
+SMALLEST = {"matmul": "n=16", "mlp": "depth-small-3", "cnn": "digits",
+            "decision_tree": "tree-d4"}
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], list[dict]]:
+    """One real `zkbench run` of ezkl and gkr; rows grouped by (prover, workload)."""
+    out = tmp_path_factory.mktemp("sweep") / "out"
+    repo = Path(__file__).resolve().parent.parent
+    r = subprocess.run([sys.executable, "-m", "zkbench.cli", "run", "--provers", "ezkl,gkr",
+                        "--workloads", ",".join(SMALLEST), "--sizes", ",".join(SMALLEST.values()),
+                        "--quiet", "--out", str(out)],
+                       capture_output=True, text=True, cwd=repo, timeout=1800)
+    assert r.returncode == 0, r.stderr
+    rows: dict[tuple[str, str], list[dict]] = {}
+    for line in (out / "results.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        rows.setdefault((row["prover"], row["workload"]), []).append(row)
+    return rows
+
+
+@pytest.mark.parametrize("workload", list(SMALLEST))
+def test_sweep_proves_verifies_and_rejects_tampering(sweep, workload: str) -> None:
+    for prover in ("ezkl", "gkr"):
+        rows = sweep[(prover, workload)]
+        assert [r["stage"] for r in rows] == ["compile", "setup", "witness", "prove", "verify"]
+        assert all(r["status"] == "ok" for r in rows), rows[-1].get("status_reason")
+        last = rows[-1]
+        assert last["verified"] is True and last["tamper_rejected"] is True, last
+        assert last["proof_bytes"] > 0 and last["vk_bytes"] > 0 and last["pk_bytes"] > 0
+        assert last["fidelity_max_abs_err"] is not None
+    ezkl = sweep[("ezkl", workload)][-1]
+    assert ezkl["field"] == "BN254" and ezkl["statement"] == "public"
+    settings = dict(kv.split("=", 1) for kv in ezkl["prover_settings"].split())
+    assert settings["param_visibility"] == "fixed"
+    assert settings["input_visibility"] == settings["output_visibility"] == "public"
+    assert 10 <= int(settings["logrows"]) <= 20
+    assert int(settings["srs_bytes"]) > 2 ** int(settings["logrows"]) * 64
