@@ -69,3 +69,13 @@ def test_sweep_proves_verifies_and_rejects_tampering(sweep, workload: str) -> No
     assert settings["input_visibility"] == settings["output_visibility"] == "public"
     assert 10 <= int(settings["logrows"]) <= 20
     assert int(settings["srs_bytes"]) > 2 ** int(settings["logrows"]) * 64
+
+
+def test_circuits_above_the_row_cap_are_skipped(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from provers.base import Unsupported
+    from zkbench.testing import prepare
+
+    monkeypatch.setenv("ZKBENCH_EZKL_MAX_LOGROWS", "8")
+    with pytest.raises(Unsupported, match=r"needs logrows \d+, above the cap 8"):
+        prepare("ezkl", "matmul", "n=16", workdir=tmp_path)

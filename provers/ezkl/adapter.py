@@ -58,11 +58,24 @@ SCALE_REBASE_MULTIPLIER = 2
 """ezkl divides an accumulator back to the input scale only once its scale exceeds twice the
 input scale; a single product (input scale + param scale) is kept exact."""
 CALIBRATION_SAMPLES = 4
+MAX_LOGROWS = 17
+"""Circuits above 2^17 rows get a ``skip`` row unless ``ZKBENCH_EZKL_MAX_LOGROWS`` raises the
+cap: proving time and key size double with every row bit (logrows 15: ~20 s and a 270 MB key
+here; chess ``tiny`` needs 21, a ~9 GB key), which would turn the default quick sweep into an
+hour. Raise it to measure where ezkl runs out of time or memory."""
 SECURITY_BITS = 100
 """BN254's pairing groups after the exTNFS attacks on its 254-bit field (about 100 bits;
 Barbulescu and Duquesne 2019), not the 128 bits it was designed for."""
 
 _MISSING = "package ezkl missing: pip install -e '.[peers]'"
+
+
+def max_logrows() -> int:
+    text = os.environ.get("ZKBENCH_EZKL_MAX_LOGROWS", "")
+    try:
+        return int(text) if text else MAX_LOGROWS
+    except ValueError:
+        raise ValueError(f"ZKBENCH_EZKL_MAX_LOGROWS={text!r} is not an integer") from None
 
 
 def cache_dir() -> Path:
@@ -209,6 +222,10 @@ class EzklProver(BaseProver):
             raise RuntimeError(f"ezkl: param_scale {args.param_scale} needs "
                                f"{settings['num_rows']} rows, calibration sized logrows "
                                f"{args.logrows} for {calibrated['num_rows']}")
+        cap = max_logrows()
+        if args.logrows > cap:
+            raise Unsupported(f"ezkl: model {model.name!r} needs logrows {args.logrows}, above "
+                              f"the cap {cap} (set ZKBENCH_EZKL_MAX_LOGROWS to run it)")
         ezkl.compile_circuit(str(onnx_path), str(compiled_path), str(settings_path))
         if settings["model_input_scales"] != [model.input_scale_bits]:
             raise RuntimeError(f"ezkl chose input scales {settings['model_input_scales']}, "
