@@ -189,15 +189,16 @@ def test_inconsistent_column_rejected():
     _, m = _setup()
     c = m.commitment
     point = _points(c, 1)[0]
-    honest = m.combine
+    honest = m.combine_many
 
-    def lying_combine(w):
-        u = honest(w).copy()
-        if w is not None and np.array_equal(w, c.row_weights(point)):
-            u[:, 3] = F.ext_add(u[:, 3], F.ext_one())
-        return u
+    def lying_combine_many(ws, row0=0):
+        out = [u.copy() for u in honest(ws, row0)]
+        for w, u in zip(ws, out, strict=True):
+            if np.array_equal(w, c.row_weights(point)):
+                u[:, 3] = F.ext_add(u[:, 3], F.ext_one())
+        return out
 
-    object.__setattr__(m, "combine", lying_combine)
+    object.__setattr__(m, "combine_many", lying_combine_many)
     channel = ProverChannel(new_transcript())
     claimed = ligero.open_evaluations(m, [point], channel)
     with pytest.raises(ColumnMismatch, match="inconsistent"):

@@ -34,8 +34,6 @@ from provers.gkr.pcs.merkle import MerkleTree, hash_columns
 from provers.gkr.pcs.params import DEFAULT, Commitment, LigeroParams, query_indices
 
 _LIMB = 1 << 15
-_ENCODE_ROWS = 64
-"""Rows encoded per NTT call: bounds the temporary uint64 copy of the encoded rows."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,19 +50,57 @@ class CommittedMatrix:
 
     def combine(self, weights: np.ndarray, row0: int = 0) -> np.ndarray:
         """w^T U for an extension vector w (4, R): (4, k); with ``row0``, w covers only the
-        rows row0, row0 + 1, ... (the others weigh zero). Exact float64 BLAS on 15-bit limbs
-        (field.ext_matvec_small), since every entry is below p/2 < 2^30 in magnitude."""
-        weights = F._as_ext(weights)
-        if weights.ndim != 2 or row0 < 0 or row0 + weights.shape[1] > self.commitment.rows:
-            raise ValueError(f"ligero: {weights.shape[1]} row weights from row {row0} for "
-                             f"{self.commitment.rows} rows")
-        m = self.values[row0:row0 + weights.shape[1]]
-        if not m.size or int(np.abs(m).max()) < _LIMB:
-            return F.ext_matvec_small(m.astype(np.float64), weights, check=False)
-        hi, lo = np.divmod(m, _LIMB)
-        out_hi = F.ext_matvec_small(hi.astype(np.float64), weights, check=False)
-        out_lo = F.ext_matvec_small(lo.astype(np.float64), weights, check=False)
-        return F.ext_add(F.ext_mul_base(out_hi, np.uint64(_LIMB)), out_lo)
+        rows row0, row0 + 1, ... (the others weigh zero)."""
+        return self.combine_many([weights], row0)[0]
+
+    def combine_many(self, weights: list[np.ndarray], row0: int = 0) -> list[np.ndarray]:
+        """w_j^T U for several extension vectors w_j (4, count) over the same rows row0..
+        row0 + count - 1: each block of rows is converted once for all of them. Exact
+        float64 BLAS on 15-bit limbs (field.ext_matvec_small), since every entry is below
+        p/2 < 2^30 in magnitude; blocks bound the temporary float copy."""
+        ws = [F._as_ext(w) for w in weights]
+        count = ws[0].shape[1] if ws else 0
+        if (any(w.ndim != 2 or w.shape[1] != count for w in ws) or row0 < 0
+                or row0 + count > self.commitment.rows):
+            raise ValueError(f"ligero: row weights {[w.shape for w in ws]} from row {row0} "
+                             f"for {self.commitment.rows} rows")
+        out = [F.ext_zero((self.commitment.cols,)) for _ in ws]
+        step = max(1, _BLOCK // self.commitment.cols)
+        for start in range(0, count, step):
+            block = self.values[row0 + start:row0 + min(start + step, count)]
+            for j, w in enumerate(ws):
+                part = _small_product(block, lambda m, w=w, s=start: F.ext_matvec_small(
+                    m, w[:, s:s + m.shape[0]], check=False))
+                out[j] = F.ext_add(out[j], part)
+        return out
+
+    def apply(self, col_weights: np.ndarray) -> np.ndarray:
+        """U e for an extension vector e (4, k): (4, R), one entry per row."""
+        e = F._as_ext(col_weights)
+        if e.shape != (F.EXT_DEGREE, self.commitment.cols):
+            raise ValueError(f"ligero: column weights {e.shape} for {self.commitment.cols} "
+                             "columns")
+        parts = []
+        step = max(1, _BLOCK // self.commitment.cols)
+        for start in range(0, self.commitment.rows, step):
+            block = self.values[start:start + step]
+            parts.append(_small_product(block, lambda m: F.ext_small_matvec(m, e,
+                                                                            check=False)))
+        return np.concatenate(parts, axis=1)
+
+
+_BLOCK = 1 << 21
+"""Matrix entries converted to float64 at a time (16 MiB)."""
+
+
+def _small_product(block: np.ndarray, product) -> np.ndarray:
+    """``product`` (a linear map of a small-integer float64 matrix to an extension vector)
+    applied to an integer block whose entries may exceed 2^15: split into 15-bit limbs."""
+    if not block.size or int(np.abs(block).max()) < _LIMB:
+        return product(block.astype(np.float64))
+    hi, lo = np.divmod(block, _LIMB)
+    return F.ext_add(F.ext_mul_base(product(hi.astype(np.float64)), np.uint64(_LIMB)),
+                     product(lo.astype(np.float64)))
 
 
 def commit(values: np.ndarray, cols: int, params: LigeroParams = DEFAULT) -> CommittedMatrix:
@@ -79,11 +115,7 @@ def commit(values: np.ndarray, cols: int, params: LigeroParams = DEFAULT) -> Com
     matrix = np.zeros(rows * cols, np.int64)
     matrix[: flat.size] = flat
     matrix = matrix.reshape(rows, cols)
-    n = cols * params.blowup
-    columns = np.empty((n, rows), np.uint32)
-    for r0 in range(0, rows, _ENCODE_ROWS):
-        block = ntt.rs_encode(F.encode(matrix[r0:r0 + _ENCODE_ROWS]), params.blowup)
-        columns[:, r0:r0 + block.shape[0]] = block.T
+    columns = ntt.rs_encode_columns(matrix, params.blowup)
     tree = MerkleTree(hash_columns(columns))
     return CommittedMatrix(Commitment(tree.root, rows, cols, params), matrix, columns, tree)
 
@@ -106,35 +138,34 @@ def open_combinations(matrices: list[CommittedMatrix], combinations: list[list[n
         channel.send_bytes("pcs/root", m.commitment.root)
     total_rows = sum(m.commitment.rows for m in matrices)
     gamma = channel.challenges("pcs/proximity", total_rows)
-    channel.send_ext("pcs/proximity-row", _stacked_combination(matrices, gamma))
-    rows_sent = []
     for j, weights in enumerate(combinations):
         if len(weights) != len(matrices):
             raise ValueError(f"ligero: combination {j} has {len(weights)} weight vectors for "
                              f"{len(matrices)} matrices")
-        u = F.ext_zero((cols,))
-        for m, w in zip(matrices, weights, strict=True):
+    # One pass over each matrix gives its share of the proximity row and of every
+    # combination.
+    proximity = F.ext_zero((cols,))
+    rows_sent = [F.ext_zero((cols,)) for _ in combinations]
+    pos = 0
+    for i, m in enumerate(matrices):
+        ws = [w[i] for w in combinations]
+        for j, w in enumerate(ws):
             if np.shape(w) != (F.EXT_DEGREE, m.commitment.rows):
                 raise ValueError(f"ligero: combination {j} has weights of shape "
                                  f"{np.shape(w)} for {m.commitment.rows} rows")
-            u = F.ext_add(u, m.combine(w))
+        parts = m.combine_many([gamma[:, pos:pos + m.commitment.rows], *ws])
+        pos += m.commitment.rows
+        proximity = F.ext_add(proximity, parts[0])
+        rows_sent = [F.ext_add(u, part) for u, part in zip(rows_sent, parts[1:], strict=True)]
+    channel.send_ext("pcs/proximity-row", proximity)
+    for j, u in enumerate(rows_sent):
         channel.send_ext(f"pcs/row/{j}", u)
-        rows_sent.append(u)
     n = cols * params.blowup
     opened = sorted(set(query_indices(channel, params.queries, n)))
     for m in matrices:
         channel.send_base("pcs/columns", m.columns[opened].reshape(-1))
         channel.send_bytes("pcs/merkle", b"".join(m.tree.open(opened)))
     return rows_sent
-
-
-def _stacked_combination(matrices: list[CommittedMatrix], gamma: np.ndarray) -> np.ndarray:
-    out, pos = None, 0
-    for m in matrices:
-        part = m.combine(gamma[:, pos:pos + m.commitment.rows])
-        out = part if out is None else F.ext_add(out, part)
-        pos += m.commitment.rows
-    return out
 
 
 def open_evaluations(matrix: CommittedMatrix, points: list[np.ndarray], channel
