@@ -35,7 +35,7 @@ from provers.gkr import prover as gkr_prover
 from provers.gkr.circuit import Circuit
 from provers.gkr.compile import SUPPORTED_OPS, compile_model, tensor_values
 from provers.gkr.errors import UnsupportedCircuit
-from provers.gkr.pcs import ntt
+from provers.gkr.pcs import ligero
 from provers.gkr.pcs.params import DEFAULT, Commitment, choose_cols
 from zkbench.qmodel import QuantizedModel
 from zkbench.types import Artifact, Capabilities, Keys, Proof, Statement, Witness
@@ -130,7 +130,7 @@ class GkrProver(BaseProver):
         F.warmup()
         mle.warmup()
         sumcheck.warmup()
-        ntt.warmup()
+        ligero.warmup()
         return Artifact(workdir=workdir, data=(model, circuit), digest=circuit.digest().hex())
 
     def setup(self, artifact: Artifact) -> Keys:

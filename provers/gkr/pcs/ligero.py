@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from provers.gkr import field as F
+from provers.gkr.field import _serial
 from provers.gkr.pcs import ntt
 from provers.gkr.pcs.merkle import MerkleTree, hash_columns
 from provers.gkr.pcs.params import DEFAULT, Commitment, LigeroParams, query_indices
@@ -55,24 +56,31 @@ class CommittedMatrix:
 
     def combine_many(self, weights: list[np.ndarray], row0: int = 0) -> list[np.ndarray]:
         """w_j^T U for several extension vectors w_j (4, count) over the same rows row0..
-        row0 + count - 1: each block of rows is converted once for all of them. Exact
-        float64 BLAS on 15-bit limbs (field.ext_matvec_small), since every entry is below
-        p/2 < 2^30 in magnitude; blocks bound the temporary float copy."""
+        row0 + count - 1, in one BLAS product per block of rows for all of them (exact: see
+        _limb_rows) and one reduction at the end; blocks bound the temporary float copy."""
         ws = [F._as_ext(w) for w in weights]
         count = ws[0].shape[1] if ws else 0
         if (any(w.ndim != 2 or w.shape[1] != count for w in ws) or row0 < 0
                 or row0 + count > self.commitment.rows):
             raise ValueError(f"ligero: row weights {[w.shape for w in ws]} from row {row0} "
                              f"for {self.commitment.rows} rows")
-        out = [F.ext_zero((self.commitment.cols,)) for _ in ws]
-        step = max(1, _BLOCK // self.commitment.cols)
+        if not ws:
+            return []
+        if count >= _MAX_ROWS:
+            raise ValueError(f"ligero: {count} rows in one combination; sums over at most "
+                             f"{_MAX_ROWS} rows are exact in float64")
+        k = self.commitment.cols
+        acc: list[np.ndarray | None] = [None, None]
+        step = max(1, _BLOCK // k)
         for start in range(0, count, step):
             block = self.values[row0 + start:row0 + min(start + step, count)]
-            for j, w in enumerate(ws):
-                part = _small_product(block, lambda m, w=w, s=start: F.ext_matvec_small(
-                    m, w[:, s:s + m.shape[0]], check=False))
-                out[j] = F.ext_add(out[j], part)
-        return out
+            limbs = np.concatenate([_limb_rows(w[:, start:start + block.shape[0]])
+                                    for w in ws])
+            for part, m in enumerate(_value_limbs(block)):
+                if m is not None:
+                    product = limbs @ m
+                    acc[part] = product if acc[part] is None else acc[part] + product
+        return _reduce_limb_sums(acc, len(ws), k)
 
     def apply(self, col_weights: np.ndarray) -> np.ndarray:
         """U e for an extension vector e (4, k): (4, R), one entry per row."""
@@ -91,16 +99,65 @@ class CommittedMatrix:
 
 _BLOCK = 1 << 21
 """Matrix entries converted to float64 at a time (16 MiB)."""
+_MAX_ROWS = 1 << 21
+"""Products of 16-bit limbs and 15-bit values summed over fewer rows stay below 2^53."""
+
+
+def _limb_rows(w: np.ndarray) -> np.ndarray:
+    """(4, r) canonical extension weights -> (8, r) float64: low then high 16-bit limbs of
+    each coefficient. Times integers below 2^15 in magnitude, a sum over r < 2^22 rows of
+    such products stays below 2^53 in magnitude: exact in float64."""
+    return np.concatenate([(w & np.uint64(0xFFFF)).astype(np.float64),
+                           (w >> np.uint64(16)).astype(np.float64)])
+
+
+def _value_limbs(block: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """An integer block (entries below p/2 < 2^30 in magnitude) as float64 limbs below 2^15:
+    (lo, hi) with block = lo + 2^15 hi, hi None when every entry is already small."""
+    if not block.size or int(np.abs(block).max()) < _LIMB:
+        return block.astype(np.float64), None
+    hi, lo = np.divmod(block, _LIMB)
+    return lo.astype(np.float64), hi.astype(np.float64)
+
+
+@_serial
+def _reduce_sums(lo, hi, out):
+    """out[4 j + l] = (lo-part + 2^15 hi-part) mod p for combination j, coefficient l, where
+    a part's value is its low-limb sum (row 8 j + l) + 2^16 its high-limb sum (8 j + 4 + l).
+    Sums are exact integers below 2^53 in float64; hi has no rows when absent."""
+    count = out.shape[0] // 4
+    k = out.shape[1]
+    p = np.int64(F.P)
+    for j in range(count):
+        for c in range(4):
+            for col in range(k):
+                a = np.int64(lo[8 * j + c, col]) % p
+                b = np.int64(lo[8 * j + 4 + c, col]) % p
+                v = (a + b * 65536) % p
+                if hi.shape[0]:
+                    a = np.int64(hi[8 * j + c, col]) % p
+                    b = np.int64(hi[8 * j + 4 + c, col]) % p
+                    v = (v + ((a + b * 65536) % p) * 32768) % p
+                out[4 * j + c, col] = np.uint64(v)
+
+
+def _reduce_limb_sums(acc: list[np.ndarray | None], count: int, k: int) -> list[np.ndarray]:
+    """acc = [lo-part sums, hi-part sums or None], each (8 count, k): -> count canonical
+    (4, k) vectors (_reduce_sums)."""
+    lo = acc[0] if acc[0] is not None else np.zeros((8 * count, k))
+    hi = acc[1] if acc[1] is not None else np.zeros((0, k))
+    out = np.empty((F.EXT_DEGREE * count, k), np.uint64)
+    _reduce_sums(np.ascontiguousarray(lo), np.ascontiguousarray(hi), out)
+    return [out[F.EXT_DEGREE * j:F.EXT_DEGREE * (j + 1)] for j in range(count)]
 
 
 def _small_product(block: np.ndarray, product) -> np.ndarray:
     """``product`` (a linear map of a small-integer float64 matrix to an extension vector)
     applied to an integer block whose entries may exceed 2^15: split into 15-bit limbs."""
-    if not block.size or int(np.abs(block).max()) < _LIMB:
-        return product(block.astype(np.float64))
-    hi, lo = np.divmod(block, _LIMB)
-    return F.ext_add(F.ext_mul_base(product(hi.astype(np.float64)), np.uint64(_LIMB)),
-                     product(lo.astype(np.float64)))
+    lo, hi = _value_limbs(block)
+    if hi is None:
+        return product(lo)
+    return F.ext_add(F.ext_mul_base(product(hi), np.uint64(_LIMB)), product(lo))
 
 
 def commit(values: np.ndarray, cols: int, params: LigeroParams = DEFAULT) -> CommittedMatrix:
@@ -177,3 +234,10 @@ def open_evaluations(matrix: CommittedMatrix, points: list[np.ndarray], channel
     rows = open_combinations([matrix], combos, channel)
     return [F.ext_dot(c.col_weights(p), u)
             for p, u in zip(points, rows, strict=True)]
+
+
+def warmup() -> None:
+    """Compile (or load from numba's cache) the encoder and the reduction outside timed
+    stages."""
+    ntt.warmup()
+    _reduce_limb_sums([np.zeros((8, 4)), np.zeros((8, 4))], 1, 4)
