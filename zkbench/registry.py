@@ -16,6 +16,7 @@ PROVERS: dict[str, str] = {
     "plain": "provers.plain:PlainProver",
     "gkr": "provers.gkr.adapter:GkrProver",
     "gkr-cw": "provers.gkr.adapter:GkrCommittedProver",
+    "gkr-ca": "provers.gkr.adapter:GkrCommittedAdviceProver",
 }
 
 WORKLOADS: dict[str, str] = {
