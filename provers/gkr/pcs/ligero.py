@@ -147,7 +147,17 @@ def _reduce_limb_sums(acc: list[np.ndarray | None], count: int, k: int) -> list[
     lo = acc[0] if acc[0] is not None else np.zeros((8 * count, k))
     hi = acc[1] if acc[1] is not None else np.zeros((0, k))
     out = np.empty((F.EXT_DEGREE * count, k), np.uint64)
-    _reduce_sums(np.ascontiguousarray(lo), np.ascontiguousarray(hi), out)
+    if F.BACKEND == "numba":
+        _reduce_sums(np.ascontiguousarray(lo), np.ascontiguousarray(hi), out)
+    else:  # the same arithmetic, vectorised
+        p = np.int64(F.P)
+        total = np.zeros((count, F.EXT_DEGREE, k), np.int64)
+        for part, sums in enumerate((lo, hi)):
+            if sums.shape[0]:
+                r = np.mod(sums.astype(np.int64), p).reshape(count, 2, F.EXT_DEGREE, k)
+                coef = (r[:, 0] + r[:, 1] * 65536) % p
+                total = (total + coef * (1 << (15 * part))) % p
+        out[:] = total.reshape(F.EXT_DEGREE * count, k)
     return [out[F.EXT_DEGREE * j:F.EXT_DEGREE * (j + 1)] for j in range(count)]
 
 
