@@ -149,7 +149,7 @@ class GkrProver(BaseProver):
         matrix = committed_prover.commit(layout, circuit.weights, DEFAULT)
         vk = VerifyingKey(dataclasses.replace(circuit, weights={}), layout, matrix.commitment,
                           advice)
-        pk_bytes = vk.size_bytes() + 8 * matrix.values.size + 4 * matrix.columns.size
+        pk_bytes = vk.size_bytes() + matrix.values.nbytes + matrix.columns.nbytes
         return Keys(data=GkrKeys(vk, matrix), pk_bytes=pk_bytes, vk_bytes=vk.size_bytes())
 
     def witness(self, artifact: Artifact, x: np.ndarray) -> Witness:

@@ -44,7 +44,7 @@ class CommittedMatrix:
 
     commitment: Commitment
     values: np.ndarray
-    """(R, k) int64."""
+    """(R, k) int32 (every entry is below p/2 < 2^31 in magnitude)."""
     columns: np.ndarray
     """(n, R) uint32: encoded column j is row j (contiguous: it is a Merkle leaf)."""
     tree: MerkleTree
@@ -116,7 +116,7 @@ def _value_limbs(block: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     (lo, hi) with block = lo + 2^15 hi, hi None when every entry is already small."""
     if not block.size or int(np.abs(block).max()) < _LIMB:
         return block.astype(np.float64), None
-    hi, lo = np.divmod(block, _LIMB)
+    hi, lo = np.divmod(block.astype(np.int64), _LIMB)
     return lo.astype(np.float64), hi.astype(np.float64)
 
 
@@ -179,7 +179,7 @@ def commit(values: np.ndarray, cols: int, params: LigeroParams = DEFAULT) -> Com
     if flat.size and int(np.abs(flat).max()) >= F.P // 2:
         raise ValueError("ligero: entries outside the field's signed range")
     rows = max(-(-flat.size // cols), 1)
-    matrix = np.zeros(rows * cols, np.int64)
+    matrix = np.zeros(rows * cols, np.int32)
     matrix[: flat.size] = flat
     matrix = matrix.reshape(rows, cols)
     columns = ntt.rs_encode_columns(matrix, params.blowup)

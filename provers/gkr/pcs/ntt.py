@@ -236,8 +236,8 @@ def rs_encode_columns(matrix: np.ndarray, blowup: int) -> np.ndarray:
     out = np.empty((n, rows), np.uint32)
     if F.BACKEND == "numba" and rows and n >= 2:
         tw, shoup = stage_twiddles(n)
-        _encode_columns(np.ascontiguousarray(m, dtype=np.int64), out, tw, shoup,
-                        bit_reversal(k), blowup)
+        ints = m if m.dtype in (np.int32, np.int64) else m.astype(np.int64)
+        _encode_columns(np.ascontiguousarray(ints), out, tw, shoup, bit_reversal(k), blowup)
         return out
     for r0 in range(0, rows, 64):
         block = rs_encode(F.encode(m[r0:r0 + 64]), blowup)
@@ -248,4 +248,5 @@ def rs_encode_columns(matrix: np.ndarray, blowup: int) -> np.ndarray:
 def warmup() -> None:
     """Compile (or load from numba's cache) the NTT kernels outside timed stages."""
     ntt(np.zeros((2, _NUMBA_MIN), np.uint64))
-    rs_encode_columns(np.zeros((2, 4), np.int64), 4)
+    for dtype in (np.int32, np.int64):
+        rs_encode_columns(np.zeros((2, 4), dtype), 4)
