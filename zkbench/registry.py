@@ -17,6 +17,7 @@ PROVERS: dict[str, str] = {
     "gkr": "provers.gkr.adapter:GkrProver",
     "gkr-cw": "provers.gkr.adapter:GkrCommittedProver",
     "ezkl": "provers.ezkl.adapter:EzklProver",
+    "gkr-ca": "provers.gkr.adapter:GkrCommittedAdviceProver",
 }
 
 WORKLOADS: dict[str, str] = {

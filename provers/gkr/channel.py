@@ -20,6 +20,10 @@ from provers.gkr.sumcheck import SumcheckProof
 from provers.gkr.transcript import Transcript
 
 MAGIC = b"ZKBGKR\x00\x01"
+"""A proof that carries the prover's advice in the clear."""
+MAGIC_COMMITTED_ADVICE = b"ZKBGKR\x00\x02"
+"""A proof that commits to the advice (PROTOCOL.md, "Committed advice")."""
+_FORMATS = {MAGIC: "its advice in the clear", MAGIC_COMMITTED_ADVICE: "committed advice"}
 PROTOCOL_VERSION = 1
 DOMAIN = b"zkbench/gkr/v1"
 
@@ -31,10 +35,10 @@ def new_transcript() -> Transcript:
 
 
 class ProverChannel:
-    def __init__(self, transcript: Transcript) -> None:
+    def __init__(self, transcript: Transcript, magic: bytes = MAGIC) -> None:
         self.transcript = transcript
-        self.parts: list[bytes] = [MAGIC]
-        self.size = len(MAGIC)
+        self.parts: list[bytes] = [magic]
+        self.size = len(magic)
         self.layout: list[tuple[str, int, int]] = []
         """(label, start, end) of every message in the proof bytes, for tests and tools."""
 
@@ -73,12 +77,16 @@ class ProverChannel:
 
 
 class VerifierChannel:
-    def __init__(self, transcript: Transcript, data: bytes) -> None:
-        if not data.startswith(MAGIC):
+    def __init__(self, transcript: Transcript, data: bytes, magic: bytes = MAGIC) -> None:
+        if not data.startswith(magic):
+            other = next((f for m, f in _FORMATS.items() if data.startswith(m)), None)
+            if other is not None:
+                raise MalformedProof(f"gkr proof carries {other}; this verifier expects "
+                                     f"{_FORMATS[magic]}")
             raise MalformedProof("gkr proof: wrong magic or protocol version")
         self.transcript = transcript
         self.data = data
-        self.pos = len(MAGIC)
+        self.pos = len(magic)
 
     def _take(self, n: int, what: str) -> bytes:
         if self.pos + n > len(self.data):

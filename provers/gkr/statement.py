@@ -1,8 +1,9 @@
 """The public statement's entry into the transcript, shared by prover and verifier.
 
 Absorbed in this order before the first challenge (PROTOCOL.md, Flow step 1): the circuit
-digest (layers, shapes, public weights), the public input, the advice (sent through the
-channel, in the circuit's order), then the public output.
+digest (layers, shapes, public weights), the weights' commitment (committed-weights), the
+public input, the advice (sent through the channel: in the clear, in the circuit's order, or
+its commitment's root followed by the commitment's shape), then the public output.
 
 ``omit`` exists only so tests can build the weakened verifiers and forging provers that
 Fiat-Shamir attacks need; the adapter never passes it.
@@ -30,6 +31,13 @@ def bind_prefix(circuit: Circuit, x_padded: np.ndarray,
     if "input" not in omit:
         t.absorb_bytes(b"input", _int_bytes(x_padded))
     return t
+
+
+def absorb_advice_commitment(t: Transcript, commitment: bytes) -> None:
+    """The advice commitment's root, shape and parameters (pcs Commitment.to_bytes), after
+    its root was sent: the shape is the verifier's own (from its key), absorbed so that
+    every challenge depends on the whole commitment."""
+    t.absorb_bytes(b"advice-commitment", commitment)
 
 
 def absorb_output(t: Transcript, y_padded: np.ndarray, omit: frozenset[str] = frozenset()

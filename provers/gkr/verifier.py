@@ -1,9 +1,11 @@
 """The GKR verifier. It imports nothing from provers/gkr/prover.py (a test checks this).
 
 Replays the transcript from the statement, checks every layer's reduction (layers/*.verify),
-merges multiple claims, and finally evaluates the public leaves (input, weights and, in this
-version sent in the clear, the advice) itself, in time linear in their size (PROTOCOL.md,
-Flow step 5). Every failure raises a ProofRejected subclass naming the check and the layer.
+merges multiple claims, and finally checks the claims left on leaves: public ones (input,
+public weights, advice sent in the clear) by evaluating them itself, in time linear in their
+size (PROTOCOL.md, Flow step 5), and committed ones (weights committed in setup, advice
+committed by the proof) by one opening of every commitment (committed.verify_claims). Every
+failure raises a ProofRejected subclass naming the check and the layer.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ import numpy as np
 from provers.base import ProofRejected
 from provers.gkr import field as F
 from provers.gkr import tensor as T
-from provers.gkr.channel import VerifierChannel
+from provers.gkr.channel import MAGIC, MAGIC_COMMITTED_ADVICE, VerifierChannel
 from provers.gkr.circuit import Circuit
 from provers.gkr.claim import Claim, verify_merge
-from provers.gkr.committed import verify_claims
+from provers.gkr.committed import Layout, Opening, verify_claims
 from provers.gkr.errors import LeafMismatch
 from provers.gkr.layers import REDUCTIONS
-from provers.gkr.statement import absorb_output, bind_prefix
+from provers.gkr.pcs import merkle
+from provers.gkr.pcs.params import DEFAULT, Commitment
+from provers.gkr.statement import absorb_advice_commitment, absorb_output, bind_prefix
 
 
 def _padded(circuit: Circuit, name: str, value: np.ndarray, what: str) -> np.ndarray:
@@ -43,17 +47,28 @@ def _advice(circuit: Circuit, name: str, channel: VerifierChannel) -> np.ndarray
 
 
 def verify(circuit: Circuit, x: np.ndarray, y: np.ndarray, proof: bytes,
-           omit: frozenset[str] = frozenset(), committed=None) -> bool:
+           omit: frozenset[str] = frozenset(), committed=None,
+           advice: Layout | None = None) -> bool:
     """True, or raises ProofRejected (MalformedProof, SumcheckFailed, ClaimMismatch,
     LeafMismatch, and the pcs errors). ``omit`` weakens the transcript for Fiat-Shamir
     attack tests only. ``committed`` = (committed.Layout, pcs Commitment) for the
     committed-weights statement: the circuit then carries no weights, and the claims on
-    them are checked against the commitment (committed.verify_claims)."""
+    them are checked against the commitment (committed.verify_claims). ``advice``: the
+    advice's layout when the proof commits to it (PROTOCOL.md, "Committed advice"); None
+    when it carries the advice in the clear."""
     xp = _padded(circuit, circuit.input, x, "public input")
     yp = _padded(circuit, circuit.output, y, "public output")
     commitment = None if committed is None else committed[1].to_bytes()
-    channel = VerifierChannel(bind_prefix(circuit, xp, omit, commitment), proof)
-    advice = {name: _advice(circuit, name, channel) for name in circuit.advice()}
+    transcript = bind_prefix(circuit, xp, omit, commitment)
+    clear: dict[str, np.ndarray] = {}
+    if advice is None:
+        channel = VerifierChannel(transcript, proof, MAGIC)
+        clear = {name: _advice(circuit, name, channel) for name in circuit.advice()}
+    else:
+        channel = VerifierChannel(transcript, proof, MAGIC_COMMITTED_ADVICE)
+        advice_commitment = advice.commitment(
+            channel.recv_bytes("advice/root", merkle.DIGEST_BYTES), DEFAULT)
+        absorb_advice_commitment(transcript, advice_commitment.to_bytes())
     absorb_output(channel.transcript, yp, omit)
     out = circuit.tensors[circuit.output]
     z = channel.challenges("output/point", out.num_vars)
@@ -64,15 +79,14 @@ def verify(circuit: Circuit, x: np.ndarray, y: np.ndarray, proof: bytes,
                  verify_merge(pending, circuit.tensors[layer.out].num_vars, channel))
         for new in REDUCTIONS[layer.kind].verify(layer, claim, circuit.tensors, channel):
             claims.setdefault(new.tensor, []).append(new)
+    parts = []
     if committed is not None:
-        layout, commitment_info = committed
-        opened = [c for name, pending in claims.items() if name in layout.slots
-                  for c in pending]
-        verify_claims(layout, commitment_info, opened, channel)
-        claims = {name: pending for name, pending in claims.items()
-                  if name not in layout.slots}
+        parts.append(_opening(committed[0], committed[1], claims))
+    if advice is not None:
+        parts.append(_opening(advice, advice_commitment, claims))
+    verify_claims(parts, channel)
     channel.finish()
-    leaves = {circuit.input: xp, **circuit.weights, **advice}
+    leaves = {circuit.input: xp, **circuit.weights, **clear}
     for name, pending in claims.items():
         if name not in leaves:
             raise ProofRejected(f"claims left on tensor {name!r}, which is not a public leaf")
@@ -80,3 +94,10 @@ def verify(circuit: Circuit, x: np.ndarray, y: np.ndarray, proof: bytes,
             if not F.ext_eq(T.evaluate(leaves[name], claim.point), claim.value):
                 raise LeafMismatch(name)
     return True
+
+
+def _opening(layout: Layout, commitment: Commitment, claims: dict[str, list[Claim]]
+             ) -> Opening:
+    """The claims on ``layout``'s tensors, taken out of ``claims`` (left: public leaves)."""
+    mine = [name for name in claims if name in layout.slots]
+    return Opening(layout, commitment, [c for name in mine for c in claims.pop(name)])

@@ -82,7 +82,8 @@ def test_proving_other_weights_is_rejected(mlp_case):
     values[name] = values[name].copy()
     values[name][0, 0] += 1
     k = keys.data
-    forged = gkr_prover.prove(k.vk.circuit, values, committed=(k.vk.layout, k.matrix))
+    forged = gkr_prover.prove(k.vk.circuit, values, committed=(k.vk.layout, k.matrix),
+                              advice=k.vk.advice)
     with pytest.raises(ProofRejected):
         prover.verify(artifact, keys, proof.with_data(forged.proof_bytes()))
 
@@ -91,7 +92,9 @@ def test_weights_claims_reach_the_commitment(mlp_case):
     """Changing the claimed weight evaluations breaks the column sumcheck."""
     _, prover, artifact, keys, witness, proof = mlp_case
     channel = gkr_prover.prove(keys.data.vk.circuit, witness.data,
-                               committed=(keys.data.vk.layout, keys.data.matrix))
+                               committed=(keys.data.vk.layout, keys.data.matrix),
+                               advice=keys.data.vk.advice)
+    assert channel.proof_bytes() == proof.data
     start, end = next((s, e) for label, s, e in channel.layout if label == "committed/evals")
     data = bytearray(proof.data)
     data[start] ^= 1

@@ -46,6 +46,28 @@ def test_ntt_numba_and_numpy_agree_on_many_rows():
     assert np.array_equal(ntt.ntt(a[0]), ntt._ntt_numpy(a[:1])[0])
 
 
+@pytest.mark.parametrize("rows,k,blowup", [(3, 8, 4), (17, 64, 4), (40, 256, 2), (5, 1, 4),
+                                            (33, 1024, 8)])
+def test_column_encoder_matches_row_encoding(rows: int, k: int, blowup: int):
+    """The fused encoder (signed entries in, encoded columns out) against the row NTT."""
+    m = np.random.default_rng(rows).integers(-(F.P // 2) + 1, F.P // 2, (rows, k))
+    expected = ntt.rs_encode(F.encode(m), blowup).T
+    assert np.array_equal(ntt.rs_encode_columns(m, blowup), expected)
+
+
+def test_combinations_of_large_and_small_entries_are_exact():
+    """combine_many's float limb sums against field arithmetic, with entries on both sides
+    of the 15-bit limb and negative ones."""
+    rng = np.random.default_rng(9)
+    values = rng.integers(-(F.P // 2) + 1, F.P // 2, 64 * 32)
+    values[::3] = rng.integers(-3, 4, values[::3].size)
+    m = ligero.commit(values, 32, SMALL)
+    ws = [F.ext_random(rng, (64,)) for _ in range(3)]
+    encoded = F.encode(values.reshape(64, 32))
+    for w, u in zip(ws, m.combine_many(ws), strict=True):
+        assert np.array_equal(u, F.ext_matvec(encoded.T.copy(), w))
+
+
 def test_roots_of_unity_are_primitive():
     for k in (1, 5, 17, 27):
         w = ntt.root_of_unity(1 << k)
@@ -189,15 +211,16 @@ def test_inconsistent_column_rejected():
     _, m = _setup()
     c = m.commitment
     point = _points(c, 1)[0]
-    honest = m.combine
+    honest = m.combine_many
 
-    def lying_combine(w):
-        u = honest(w).copy()
-        if w is not None and np.array_equal(w, c.row_weights(point)):
-            u[:, 3] = F.ext_add(u[:, 3], F.ext_one())
-        return u
+    def lying_combine_many(ws, row0=0):
+        out = [u.copy() for u in honest(ws, row0)]
+        for w, u in zip(ws, out, strict=True):
+            if np.array_equal(w, c.row_weights(point)):
+                u[:, 3] = F.ext_add(u[:, 3], F.ext_one())
+        return out
 
-    object.__setattr__(m, "combine", lying_combine)
+    object.__setattr__(m, "combine_many", lying_combine_many)
     channel = ProverChannel(new_transcript())
     claimed = ligero.open_evaluations(m, [point], channel)
     with pytest.raises(ColumnMismatch, match="inconsistent"):
