@@ -15,6 +15,7 @@ PROVERS: dict[str, str] = {
     "null": "provers.null:NullProver",
     "plain": "provers.plain:PlainProver",
     "gkr": "provers.gkr.adapter:GkrProver",
+    "snarkjs-groth16": "provers.snarkjs.adapter:SnarkjsGroth16Prover",
 }
 
 WORKLOADS: dict[str, str] = {
