@@ -16,6 +16,7 @@ Every node stage is one node process (``driver.mjs``), so node start-up and load
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -81,11 +82,21 @@ class SnarkjsGroth16Prover(BaseProver):
         return Artifact(workdir=workdir, data=(model, compiled), digest=model.digest())
 
     def setup(self, artifact: Artifact) -> Keys:
+        """A fresh zkey and verifying key, unless this folder already holds keys made for this
+        exact R1CS (``zkbench verify`` compiles again into the folder ``zkbench prove`` wrote:
+        a new random setup there would reject the proof)."""
         compiled: Compiled = artifact.data[1]
-        ptau = tools.ptau(compiled.header.power)
         zkey = compiled.workdir / "model.zkey"
         vk = compiled.workdir / "verification_key.json"
-        tools.driver("setup", compiled.r1cs, ptau, zkey, vk, cwd=compiled.workdir)
+        made_for = compiled.workdir / "keys.r1cs-sha256"
+        digest = hashlib.sha256(compiled.r1cs.read_bytes()).hexdigest()
+        fresh = not (zkey.is_file() and vk.is_file() and made_for.is_file()
+                     and made_for.read_text() == digest)
+        if fresh:
+            made_for.unlink(missing_ok=True)
+            ptau = tools.ptau(compiled.header.power)
+            tools.driver("setup", compiled.r1cs, ptau, zkey, vk, cwd=compiled.workdir)
+            made_for.write_text(digest)
         return Keys(data={"zkey": zkey, "vk": vk}, pk_bytes=zkey.stat().st_size,
                     vk_bytes=vk.stat().st_size)
 

@@ -118,11 +118,13 @@ def driver(command: str, *paths: str | Path, cwd: Path) -> str:
     return run_node([str(DRIVER), command, *map(str, paths)], cwd=cwd)
 
 
-def circom(source: Path, out_dir: Path) -> str:
-    """Compile with circom2: R1CS and the wasm witness calculator, simplification --O1."""
+def circom(source: Path, out_dir: Path, sym: bool = False) -> str:
+    """Compile with circom2: R1CS and the wasm witness calculator (and the symbol table that
+    names every wire, with ``sym``). Simplification --O1: --O2's full linear substitution
+    takes minutes on models with a few thousand range checks and saves few constraints."""
     cli = install_dir() / "node_modules" / "circom2" / "cli.js"
-    return run_node([str(cli), str(source), "--r1cs", "--wasm", "--O1", "-o", str(out_dir)],
-                    cwd=out_dir)
+    flags = ["--r1cs", "--wasm", "--O1", *(["--sym"] if sym else [])]
+    return run_node([str(cli), str(source), *flags, "-o", str(out_dir)], cwd=out_dir)
 
 
 def ptau(power: int) -> Path:
