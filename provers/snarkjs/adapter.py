@@ -33,8 +33,24 @@ from zkbench.types import Artifact, Capabilities, Keys, Proof, Statement, Witnes
 
 SECURITY_BITS = 100
 """BN254 after the exTNFS attacks on its pairing: about 100 bits."""
-MAX_POWER = 20
-"""Largest powers-of-tau ceremony the adapter runs (snarkjs in node, this machine class)."""
+INLINE_POWER_DEFAULT = 14
+"""Largest powers-of-tau ceremony ``setup`` runs itself when the cache lacks it (override with
+ZKBENCH_SNARKJS_MAX_POWER). snarkjs's phase-2 preparation takes minutes at 2^14 on a small
+machine and grows faster than 2x per power, so a larger ceremony would eat the cell's time
+limit and, killed, never reach the cache. Larger ones are generated once, outside any cell,
+with ``python -m provers.snarkjs.tools ptau POWER``; circuits beyond every cached power get a
+skip row that names the power and that command."""
+
+
+def ceremony_limit() -> int:
+    inline = int(os.environ.get("ZKBENCH_SNARKJS_MAX_POWER", INLINE_POWER_DEFAULT))
+    return max([inline, *tools.cached_powers()])
+
+
+def _too_big(power: int, what: str) -> Unsupported:
+    return Unsupported(f"{what} needs powers of tau 2^{power}, above the 2^{ceremony_limit()} "
+                       f"available; generate it once with `python -m provers.snarkjs.tools "
+                       f"ptau {power}` (slow) or raise ZKBENCH_SNARKJS_MAX_POWER")
 
 
 @dataclass(frozen=True)
@@ -67,6 +83,8 @@ class SnarkjsGroth16Prover(BaseProver):
             circ = C.generate(model)
         except C.CircuitError as exc:
             raise Unsupported(str(exc)) from None
+        if circ.min_power > ceremony_limit():
+            raise _too_big(circ.min_power, f"the circuit ({circ.range_bits} range-check bits)")
         out = workdir / "circom"
         out.mkdir(parents=True, exist_ok=True)
         source = out / "model.circom"
@@ -74,9 +92,8 @@ class SnarkjsGroth16Prover(BaseProver):
         tools.circom(source, out)
         r1cs = out / "model.r1cs"
         header = formats.read_r1cs_header(r1cs)
-        if header.power > MAX_POWER:
-            raise Unsupported(f"{header.n_constraints} constraints need powers of tau 2^"
-                              f"{header.power}, above the {MAX_POWER} this adapter generates")
+        if header.power > ceremony_limit():
+            raise _too_big(header.power, f"the circuit ({header.n_constraints} constraints)")
         compiled = Compiled(workdir=out, circuit=circ, r1cs=r1cs,
                             wasm=out / "model_js" / "model.wasm", header=header)
         return Artifact(workdir=workdir, data=(model, compiled), digest=model.digest())

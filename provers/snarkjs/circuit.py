@@ -105,6 +105,12 @@ class CircomCircuit:
     def n_public(self) -> int:
         return int(np.prod(self.input_shape)) + int(np.prod(self.output_shape))
 
+    @property
+    def min_power(self) -> int:
+        """A lower bound on the powers of tau the compiled circuit will need: its boolean and
+        product gates alone (circom adds linear constraints on top), plus the public signals."""
+        return (self.range_bits + self.product_gates + self.n_public).bit_length()
+
 
 def to_field(values: np.ndarray) -> list[str]:
     """Signed integers as decimal BN254 scalars (v < 0 becomes p + v)."""

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -136,7 +137,7 @@ def ptau(power: int) -> Path:
     folder = ptau_dir()
     folder.mkdir(parents=True, exist_ok=True)
     _remove_stale(folder)
-    for have in sorted(_cached_powers(folder)):
+    for have in sorted(cached_powers()):
         if have >= power:
             return folder / f"bn128-pot{have}.ptau"
     final = folder / f"bn128-pot{power}.ptau"
@@ -150,9 +151,10 @@ def ptau(power: int) -> Path:
     return final
 
 
-def _cached_powers(folder: Path) -> list[int]:
+def cached_powers() -> list[int]:
+    """Powers of the finished ceremonies in the cache."""
     powers = []
-    for path in folder.glob("bn128-pot*.ptau"):
+    for path in ptau_dir().glob("bn128-pot*.ptau"):
         match = re.fullmatch(r"bn128-pot(\d+)\.ptau", path.name)
         if match:
             powers.append(int(match.group(1)))
@@ -175,3 +177,20 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def main(argv: list[str]) -> int:
+    """``python -m provers.snarkjs.tools ptau POWER``: fill the cache ahead of a sweep."""
+    if len(argv) != 2 or argv[0] != "ptau" or not argv[1].isdigit():
+        print("usage: python -m provers.snarkjs.tools ptau POWER", file=sys.stderr)
+        return 2
+    problem = ensure_installed()
+    if problem:
+        print(f"snarkjs-groth16: {problem}", file=sys.stderr)
+        return 1
+    print(ptau(int(argv[1])))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
