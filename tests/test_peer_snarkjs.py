@@ -312,8 +312,8 @@ def _needed_power(workload: str, size: str) -> int:
     ("cnn", "digits"), ("chess", "tiny")])
 def test_zkbench_run_smallest_sizes(workload: str, size: str, tmp_path: Path) -> None:
     """Proved, verified and tamper-proof where the powers of tau are within reach (cached, or
-    small enough for setup to generate: the first mlp run pays a 2^14 ceremony); otherwise an
-    honest skip row naming the power and how to generate it."""
+    small enough for setup to generate); otherwise an honest skip row naming the power and
+    the command that generates it (mlp needs 2^14, cnn digits 2^15, chess tiny 2^19)."""
     power = _needed_power(workload, size)
     rows = _run(tmp_path, workload, size, timeout_s=1500)
     if power > ceremony_limit():

@@ -33,13 +33,13 @@ from zkbench.types import Artifact, Capabilities, Keys, Proof, Statement, Witnes
 
 SECURITY_BITS = 100
 """BN254 after the exTNFS attacks on its pairing: about 100 bits."""
-INLINE_POWER_DEFAULT = 14
+INLINE_POWER_DEFAULT = 12
 """Largest powers-of-tau ceremony ``setup`` runs itself when the cache lacks it (override with
-ZKBENCH_SNARKJS_MAX_POWER). snarkjs's phase-2 preparation takes minutes at 2^14 on a small
-machine and grows faster than 2x per power, so a larger ceremony would eat the cell's time
-limit and, killed, never reach the cache. Larger ones are generated once, outside any cell,
-with ``python -m provers.snarkjs.tools ptau POWER``; circuits beyond every cached power get a
-skip row that names the power and that command."""
+ZKBENCH_SNARKJS_MAX_POWER). snarkjs's phase-2 preparation grows faster than 2x per power: on a
+busy 2-core machine 2^12 took 6 minutes and 2^14 17, so a larger ceremony inside a cell would
+eat its time limit and, killed, never reach the cache. Larger ones are generated once, outside
+any cell, with ``python -m provers.snarkjs.tools ptau POWER``; a circuit beyond every cached
+power gets a skip row naming the power and that command."""
 
 
 def ceremony_limit() -> int:
