@@ -326,3 +326,21 @@ def test_zkbench_run_smallest_sizes(workload: str, size: str, tmp_path: Path) ->
         assert r["status"] == "ok", r.get("status_reason")
         assert r["verified"] is True and r["tamper_rejected"] is True
         assert r["proof_bytes"] == 256
+
+
+def test_cli_prove_then_verify_uses_the_same_keys(tmp_path: Path) -> None:
+    """``zkbench verify`` compiles again into the proof's folder; setup must reuse its keys."""
+    cli = [sys.executable, "-m", "zkbench.cli"]
+    out = tmp_path / "proof"
+    subprocess.run([*cli, "prove", "--prover", "snarkjs-groth16", "--workload", "matmul",
+                    "--size", "n=16", "--out", str(out)], cwd=REPO, check=True,
+                   capture_output=True, timeout=600)
+    ok = subprocess.run([*cli, "verify", str(out)], cwd=REPO, capture_output=True, text=True,
+                        timeout=600)
+    assert ok.returncode == 0, ok.stderr
+    statement = json.loads((out / "statement.json").read_text())
+    statement["output"][0] += 1
+    (out / "statement.json").write_text(json.dumps(statement))
+    bad = subprocess.run([*cli, "verify", str(out)], cwd=REPO, capture_output=True, text=True,
+                         timeout=600)
+    assert bad.returncode == 1 and "pairing check failed" in bad.stderr
