@@ -16,8 +16,9 @@ PROVERS: dict[str, str] = {
     "plain": "provers.plain:PlainProver",
     "gkr": "provers.gkr.adapter:GkrProver",
     "gkr-cw": "provers.gkr.adapter:GkrCommittedProver",
-    "ezkl": "provers.ezkl.adapter:EzklProver",
     "gkr-ca": "provers.gkr.adapter:GkrCommittedAdviceProver",
+    "ezkl": "provers.ezkl.adapter:EzklProver",
+    "snarkjs-groth16": "provers.snarkjs.adapter:SnarkjsGroth16Prover",
 }
 
 WORKLOADS: dict[str, str] = {

@@ -1,0 +1,170 @@
+"""``snarkjs-groth16``: circom 2 + snarkjs Groth16 over BN254, run for real through node.
+
+Statement (v1, as ``gkr``'s): inference with public weights (constants of the circuit, bound by
+the verifying key), public input and public output (the circuit's public signals). Stages:
+
+- ``compile``: write the circom source (``circuit.generate``), compile it with circom2 to R1CS
+  and a wasm witness calculator;
+- ``setup``: powers of tau for the circuit's size (from the cache, or one local ceremony that is
+  then cached), the circuit's zkey with one random phase-2 contribution, the verifying key;
+- ``witness``: the circuit's own wasm witness calculator; the output is read from the witness;
+- ``prove`` / ``verify``: snarkjs's groth16 prover and verifier.
+
+Every node stage is one node process (``driver.mjs``), so node start-up and loading snarkjs
+(a fraction of a second) are part of each stage's time, as they are for any snarkjs user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from provers.base import BaseProver, ProofRejected, Unsupported
+from provers.snarkjs import circuit as C
+from provers.snarkjs import encoding, formats, tools
+from zkbench.qmodel import QuantizedModel
+from zkbench.types import Artifact, Capabilities, Keys, Proof, Statement, Witness
+
+SECURITY_BITS = 100
+"""BN254 after the exTNFS attacks on its pairing: about 100 bits."""
+INLINE_POWER_DEFAULT = 12
+"""Largest powers-of-tau ceremony ``setup`` runs itself when the cache lacks it (override with
+ZKBENCH_SNARKJS_MAX_POWER). snarkjs's phase-2 preparation grows faster than 2x per power: on a
+busy 2-core machine 2^12 took 6 minutes and 2^14 17, so a larger ceremony inside a cell would
+eat its time limit and, killed, never reach the cache. Larger ones are generated once, outside
+any cell, with ``python -m provers.snarkjs.tools ptau POWER``; a circuit beyond every cached
+power gets a skip row naming the power and that command."""
+
+
+def ceremony_limit() -> int:
+    inline = int(os.environ.get("ZKBENCH_SNARKJS_MAX_POWER", INLINE_POWER_DEFAULT))
+    return max([inline, *tools.cached_powers()])
+
+
+def _too_big(power: int, what: str) -> Unsupported:
+    return Unsupported(f"{what} needs powers of tau 2^{power}, above the 2^{ceremony_limit()} "
+                       f"available; generate it once with `python -m provers.snarkjs.tools "
+                       f"ptau {power}` (slow) or raise ZKBENCH_SNARKJS_MAX_POWER")
+
+
+@dataclass(frozen=True)
+class Compiled:
+    workdir: Path
+    circuit: C.CircomCircuit
+    r1cs: Path
+    wasm: Path
+    header: formats.R1csHeader
+
+
+class SnarkjsGroth16Prover(BaseProver):
+    name: ClassVar[str] = "snarkjs-groth16"
+
+    def version(self) -> str:
+        lock = json.loads(tools.LOCK.read_text())["packages"]
+        return (f"snarkjs {lock['node_modules/snarkjs']['version']}, "
+                f"circom2 {lock['node_modules/circom2']['version']}")
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(field="BN254", security_bits=SECURITY_BITS, zk=True,
+                            statement="public", backends=("cpu",), ops=C.SUPPORTED_OPS,
+                            deterministic=False)
+
+    def available(self) -> str | None:
+        return tools.ensure_installed()
+
+    def compile(self, model: QuantizedModel, workdir: Path) -> Artifact:
+        try:
+            circ = C.generate(model)
+        except C.CircuitError as exc:
+            raise Unsupported(str(exc)) from None
+        if circ.min_power > ceremony_limit():
+            raise _too_big(circ.min_power, f"the circuit ({circ.range_bits} range-check bits)")
+        out = workdir / "circom"
+        out.mkdir(parents=True, exist_ok=True)
+        source = out / "model.circom"
+        source.write_text(circ.source)
+        tools.circom(source, out)
+        r1cs = out / "model.r1cs"
+        header = formats.read_r1cs_header(r1cs)
+        if header.power > ceremony_limit():
+            raise _too_big(header.power, f"the circuit ({header.n_constraints} constraints)")
+        compiled = Compiled(workdir=out, circuit=circ, r1cs=r1cs,
+                            wasm=out / "model_js" / "model.wasm", header=header)
+        return Artifact(workdir=workdir, data=(model, compiled), digest=model.digest())
+
+    def setup(self, artifact: Artifact) -> Keys:
+        """A fresh zkey and verifying key, unless this folder already holds keys made for this
+        exact R1CS (``zkbench verify`` compiles again into the folder ``zkbench prove`` wrote:
+        a new random setup there would reject the proof)."""
+        compiled: Compiled = artifact.data[1]
+        zkey = compiled.workdir / "model.zkey"
+        vk = compiled.workdir / "verification_key.json"
+        made_for = compiled.workdir / "keys.r1cs-sha256"
+        digest = hashlib.sha256(compiled.r1cs.read_bytes()).hexdigest()
+        fresh = not (zkey.is_file() and vk.is_file() and made_for.is_file()
+                     and made_for.read_text() == digest)
+        if fresh:
+            made_for.unlink(missing_ok=True)
+            ptau = tools.ptau(compiled.header.power)
+            tools.driver("setup", compiled.r1cs, ptau, zkey, vk, cwd=compiled.workdir)
+            made_for.write_text(digest)
+        return Keys(data={"zkey": zkey, "vk": vk}, pk_bytes=zkey.stat().st_size,
+                    vk_bytes=vk.stat().st_size)
+
+    def witness(self, artifact: Artifact, x: np.ndarray) -> Witness:
+        model, compiled = artifact.data
+        x = np.asarray(x)
+        if x.shape != tuple(model.input_shape):
+            raise ValueError(f"model {model.name!r}: input {model.input_name!r} has shape "
+                             f"{tuple(model.input_shape)}, got {x.shape}")
+        inputs = compiled.workdir / "input.json"
+        inputs.write_text(json.dumps({"x": C.to_field(x)}))
+        wtns = compiled.workdir / "witness.wtns"
+        tools.driver("witness", compiled.wasm, inputs, wtns, cwd=compiled.workdir)
+        shape = compiled.circuit.output_shape
+        y = C.from_field(formats.read_wtns(wtns, 1, int(np.prod(shape))), shape)
+        return Witness(Statement(input=x.astype(np.int64), output=y), data=wtns)
+
+    def prove(self, artifact: Artifact, keys: Keys, witness: Witness) -> Proof:
+        compiled: Compiled = artifact.data[1]
+        out = compiled.workdir / "proof.json"
+        tools.driver("prove", keys.data["zkey"], witness.data, out, cwd=compiled.workdir)
+        produced = json.loads(out.read_text())
+        expected = public_signals(witness.statement)
+        if produced["publicSignals"] != expected:
+            raise RuntimeError("snarkjs's public signals differ from the statement's output "
+                               "and input (circuit or witness out of step)")
+        return Proof(data=encoding.encode(produced["proof"]), statement=witness.statement)
+
+    def verify(self, artifact: Artifact, keys: Keys, proof: Proof) -> bool:
+        model, compiled = artifact.data
+        decoded = encoding.decode(proof.data)
+        statement = proof.statement
+        for what, value, shape in (("input", statement.input, tuple(model.input_shape)),
+                                   ("output", statement.output, compiled.circuit.output_shape)):
+            if np.asarray(value).shape != shape:
+                raise ProofRejected(f"groth16: the statement's {what} has shape "
+                                    f"{np.asarray(value).shape}, the circuit's is {shape}")
+        claim = compiled.workdir / f"claim-{os.getpid()}-{id(proof)}.json"
+        claim.write_text(json.dumps({"proof": decoded,
+                                     "publicSignals": public_signals(statement)}))
+        try:
+            result = json.loads(tools.driver("verify", keys.data["vk"], claim,
+                                             cwd=compiled.workdir))
+        finally:
+            claim.unlink(missing_ok=True)
+        if result.get("verified") is not True:
+            raise ProofRejected("groth16: the pairing check failed for this proof, input and "
+                                "output")
+        return True
+
+
+def public_signals(statement: Statement) -> list[str]:
+    """circom's order of public signals: every output, then every public input."""
+    return C.to_field(statement.output) + C.to_field(statement.input)
