@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from provers.base import BaseProver, MalformedProof, ProofRejected, Unsupported
+from zkbench.cache import cache_dir as zkbench_cache_dir
 from zkbench.qmodel import OPS, QuantizedModel
 from zkbench.types import Artifact, Capabilities, Keys, Proof, Size, Statement, Witness
 
@@ -80,8 +81,7 @@ def max_logrows() -> int:
 
 def cache_dir() -> Path:
     """Where ezkl's own files (``EZKL_REPO_PATH``) and the generated SRS files live."""
-    root = os.environ.get("ZKBENCH_CACHE") or Path.home() / ".cache" / "zkbench"
-    return Path(root) / "ezkl"
+    return zkbench_cache_dir("ezkl")
 
 
 def _ezkl() -> Any:
@@ -215,17 +215,17 @@ class EzklProver(BaseProver):
         # lookup range it found, and settle the settings again with the chosen weight scale.
         calibrated = json.loads(settings_path.read_text())
         args.logrows = calibrated["run_args"]["logrows"]
-        args.lookup_range = tuple(calibrated["run_args"]["lookup_range"])
-        ezkl.gen_settings(str(onnx_path), str(settings_path), py_run_args=args)
-        settings = json.loads(settings_path.read_text())
-        if settings["num_rows"] > calibrated["num_rows"]:
-            raise RuntimeError(f"ezkl: param_scale {args.param_scale} needs "
-                               f"{settings['num_rows']} rows, calibration sized logrows "
-                               f"{args.logrows} for {calibrated['num_rows']}")
         cap = max_logrows()
         if args.logrows > cap:
             raise Unsupported(f"ezkl: model {model.name!r} needs logrows {args.logrows}, above "
                               f"the cap {cap} (set ZKBENCH_EZKL_MAX_LOGROWS to run it)")
+        args.lookup_range = tuple(calibrated["run_args"]["lookup_range"])
+        ezkl.gen_settings(str(onnx_path), str(settings_path), py_run_args=args)
+        settings = json.loads(settings_path.read_text())
+        if settings["num_rows"] >= 2**args.logrows:  # the finer weight scale needs more rows
+            raise RuntimeError(f"ezkl: param_scale {args.param_scale} needs "
+                               f"{settings['num_rows']} rows, more than logrows "
+                               f"{args.logrows} holds")
         ezkl.compile_circuit(str(onnx_path), str(compiled_path), str(settings_path))
         if settings["model_input_scales"] != [model.input_scale_bits]:
             raise RuntimeError(f"ezkl chose input scales {settings['model_input_scales']}, "

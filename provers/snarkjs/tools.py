@@ -2,7 +2,7 @@
 
 ``package.json`` and ``package-lock.json`` next to this file pin circom2 (the WebAssembly
 build of the circom 2 compiler) and snarkjs. On first use ``npm ci`` installs them into
-``$XDG_CACHE_HOME/zkbench/snarkjs/<lock digest>/`` (``~/.cache`` by default), so a changed lock
+``zkbench.cache.cache_dir("snarkjs")/<lock digest>/``, so a changed lock
 file gets a fresh install and nothing is ever written into the repository. Powers of tau are
 cached beside it, one file per power, because generating them dominates a cold setup.
 """
@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from zkbench.cache import cache_dir
+
 HERE = Path(__file__).resolve().parent
 DRIVER = HERE / "driver.mjs"
 LOCK = HERE / "package-lock.json"
@@ -29,8 +31,7 @@ class ToolError(RuntimeError):
 
 
 def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "zkbench" / "snarkjs"
+    return cache_dir("snarkjs")
 
 
 def install_dir() -> Path:
