@@ -444,3 +444,31 @@ def test_checker_failure_is_one_line_and_leaves_nothing(tmp_path):
 )
 def test_model_flag_misuse_is_one_line(tmp_path, args, needle):
     assert needle in one_line(zk(*args, cwd=tmp_path), 2)
+
+
+@pytest.mark.peers
+def test_exported_models_run_through_the_peers(skl_tree, skl_mlp, heldout_inputs, tmp_path):
+    """The same files through every available peer: each cell either proves, verifies and
+    rejects both tamperings, or is one honest skip row with its reason; at least one peer
+    proves each model."""
+    from zkbench import registry
+
+    peers = [p for p in ("ezkl", "snarkjs-groth16") if registry.create_prover(p).available()
+             is None]
+    if not peers:
+        pytest.skip("no peer prover is available here")
+    for model in (skl_tree, skl_mlp):
+        out = tmp_path / model.stem
+        r = zk("run", "--model", model, "--input", heldout_inputs["npy"], "--provers",
+               ",".join(peers), "--out", out, "--quiet")
+        assert r.returncode == 0, r.stderr
+        proven = []
+        for prover in peers:
+            rows = [row for row in rows_of(out) if row["prover"] == prover]
+            if rows[0]["status"] == "skip":
+                assert len(rows) == 1 and rows[0]["status_reason"], rows
+                continue
+            assert [row["status"] for row in rows] == ["ok"] * 5, rows[-1]["status_reason"]
+            assert rows[-1]["verified"] is True and rows[-1]["tamper_rejected"] is True
+            proven.append(prover)
+        assert proven, f"no peer proved {model.name}"
