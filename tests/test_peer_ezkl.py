@@ -1,17 +1,22 @@
-"""The ``ezkl`` peer: the conformance kit on matmul n=16, and real sweeps next to ``gkr`` on the
-smallest size of every workload, each with a verified proof and a rejected tampered one."""
+"""The ``ezkl`` peer: the conformance kit on matmul n=16 (``ezkl`` and ``ezkl-cw``), the
+committed weights hash of ``ezkl-cw`` checked against other weights and an edited hash, and real
+sweeps next to ``gkr`` on the smallest size of every workload, each with a verified proof and a
+rejected tampered one."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from zkbench import registry
 from zkbench.testing import ProverConformance
+from zkbench.testing.conformance import Case
 
 pytestmark = pytest.mark.peers
 
@@ -23,6 +28,61 @@ def _ezkl_installed() -> None:
 
 class TestEzklConformance(ProverConformance):
     prover_name = "ezkl"
+
+
+class TestEzklCommittedConformance(ProverConformance):
+    prover_name = "ezkl-cw"
+
+    def test_statement_and_settings(self, case: Case) -> None:
+        assert case.prover.capabilities().statement == "committed-weights"
+        settings = dict(kv.split("=", 1)
+                        for kv in case.prover.settings(case.artifact, case.keys).split())
+        assert settings["param_visibility"] == "hashed/public"
+        assert settings["weights_hash"] == ",".join(case.keys.data["weights_hash"])
+
+    def test_weights_bound_by_the_hash_recorded_at_setup(self, case: Case,
+                                                         tmp_path: Path) -> None:
+        """A proof made with other weights (valid for its own hash, under the same verifying
+        key) and an honest proof checked against an edited hash are both rejected."""
+        import ezkl
+        import onnx
+        from onnx import numpy_helper
+
+        from provers.base import ProofRejected
+        from zkbench.types import Keys, Proof
+
+        prover, keys = case.prover, case.keys
+        source = onnx.ModelProto()
+        source.CopyFrom(case.qmodel.source)
+        for init in source.graph.initializer:
+            init.CopyFrom(numpy_helper.from_array(-numpy_helper.to_array(init), init.name))
+        other = prover.compile(dataclasses.replace(case.qmodel, source=source), tmp_path)
+        witness = prover.witness(other, case.x)
+        assert not np.array_equal(witness.statement.output, case.proof.statement.output)
+        path = tmp_path / "other-proof.json"
+        ezkl.prove(str(witness.data), str(other.data[1].compiled_path), str(keys.data["pk"]),
+                   str(path), srs_path=str(keys.data["srs_path"]))
+        forged = json.loads(path.read_text())
+        assert forged["instances"][0][0] not in keys.data["weights_hash"]
+        # Valid for its own instances: only the recorded hash tells it apart.
+        assert ezkl.verify(str(path), str(case.artifact.data[1].settings_path),
+                           str(keys.data["vk"]), srs_path=str(keys.data["srs_path"])) is True
+        proof = Proof(data=bytes(forged["proof"]), statement=witness.statement)
+        with pytest.raises(ProofRejected, match="verify"):
+            prover.verify(case.artifact, keys, proof)
+        claimed = Proof(data=proof.data, statement=proof.statement,
+                        meta={"weights_hash": forged["instances"][0][:1]})
+        with pytest.raises(ProofRejected, match="differs from the one recorded at setup"):
+            prover.verify(case.artifact, keys, claimed)
+        # The honest proof (its claim left out) against an edited recorded hash: the low
+        # byte of the little-endian field element flipped.
+        digest = bytearray(bytes.fromhex(keys.data["weights_hash"][0]))
+        digest[0] ^= 1
+        edited = Keys(data={**keys.data, "weights_hash": [digest.hex()]})
+        honest = Proof(data=case.proof.data, statement=case.proof.statement)
+        assert prover.verify(case.artifact, keys, honest) is True
+        with pytest.raises(ProofRejected, match="verify"):
+            prover.verify(case.artifact, edited, honest)
 
 
 def test_unavailable_without_the_package(monkeypatch: pytest.MonkeyPatch) -> None:

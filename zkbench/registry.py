@@ -18,6 +18,7 @@ PROVERS: dict[str, str] = {
     "gkr-cw": "provers.gkr.adapter:GkrCommittedProver",
     "gkr-ca": "provers.gkr.adapter:GkrCommittedAdviceProver",
     "ezkl": "provers.ezkl.adapter:EzklProver",
+    "ezkl-cw": "provers.ezkl.adapter:EzklCommittedProver",
     "snarkjs-groth16": "provers.snarkjs.adapter:SnarkjsGroth16Prover",
 }
 

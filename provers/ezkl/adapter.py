@@ -23,6 +23,9 @@ complete proof, so ``verify`` also checks that the proof less its last byte fail
 ``verify`` stage's time covers two ``ezkl.verify`` calls.
 
 Fidelity is ezkl's own: ``proven_model`` runs ezkl's witness generation on every sample.
+
+``ezkl-cw`` (``EzklCommittedProver``) is the same pipeline proving the committed-weights
+statement: the weights hashed in the circuit, the hash recorded at setup (see its docstring).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ ONNX_OPS = frozenset({"MatMul", "Gemm", "Conv", "MaxPool", "Relu", "Add", "Flatt
 INPUT_VISIBILITY = "public"
 OUTPUT_VISIBILITY = "public"
 PARAM_VISIBILITY = "fixed"
+"""``ezkl``'s weights: fixed columns, committed to by the verifying key (``ezkl-cw``: hashed)."""
 DECOMP_BASE = 256
 DECOMP_LEGS = 4
 """Range checks by decomposition into 4 base-256 legs (values up to 2**32): a 256-row table
@@ -64,6 +68,8 @@ MAX_LOGROWS = 17
 cap: proving time and key size double with every row bit (logrows 15: ~20 s and a 270 MB key
 here; chess ``tiny`` needs 21, a ~9 GB key), which would turn the default quick sweep into an
 hour. Raise it to measure where ezkl runs out of time or memory."""
+WEIGHTS_HASH_BYTES = 32
+"""One Poseidon hash: a BN254 field element."""
 SECURITY_BITS = 100
 """BN254's pairing groups after the exTNFS attacks on its 254-bit field (about 100 bits;
 Barbulescu and Duquesne 2019), not the 128 bits it was designed for."""
@@ -107,9 +113,10 @@ class Circuit:
 
     def describe(self) -> str:
         ra = self.run_args
-        return (f"input_visibility={ra['input_visibility'].lower()} "
-                f"output_visibility={ra['output_visibility'].lower()} "
-                f"param_visibility={ra['param_visibility'].lower()} logrows={self.logrows} "
+        return (f"input_visibility={visibility_text(ra['input_visibility'])} "
+                f"output_visibility={visibility_text(ra['output_visibility'])} "
+                f"param_visibility={visibility_text(ra['param_visibility'])} "
+                f"logrows={self.logrows} "
                 f"input_scale={ra['input_scale']} param_scale={ra['param_scale']} "
                 f"output_scale={self.output_scale} "
                 f"scale_rebase_multiplier={ra['scale_rebase_multiplier']} "
@@ -139,6 +146,8 @@ class EzklInference:
 class EzklProver(BaseProver):
     name: ClassVar[str] = "ezkl"
     peer: ClassVar[bool] = True
+    param_visibility: ClassVar[str] = PARAM_VISIBILITY
+    statement_kind: ClassVar[str] = "public"
 
     def version(self) -> str:
         from importlib.metadata import PackageNotFoundError, version
@@ -157,7 +166,7 @@ class EzklProver(BaseProver):
 
     def capabilities(self) -> Capabilities:
         return Capabilities(field="BN254", security_bits=SECURITY_BITS, zk=True,
-                            statement="public", backends=("cpu",), ops=OPS,
+                            statement=self.statement_kind, backends=("cpu",), ops=OPS,
                             deterministic=False)
 
     def skip_reason(self, model: QuantizedModel, size: Size, backend: str) -> str | None:
@@ -192,7 +201,7 @@ class EzklProver(BaseProver):
         args = ezkl.PyRunArgs()
         args.input_visibility = INPUT_VISIBILITY
         args.output_visibility = OUTPUT_VISIBILITY
-        args.param_visibility = PARAM_VISIBILITY
+        args.param_visibility = self.param_visibility
         args.input_scale = model.input_scale_bits
         args.param_scale = param_scale(model)
         args.scale_rebase_multiplier = SCALE_REBASE_MULTIPLIER
@@ -279,8 +288,9 @@ class EzklProver(BaseProver):
         ezkl.prove(str(witness.data), str(circuit.compiled_path), str(keys.data["pk"]),
                    str(path), srs_path=str(keys.data["srs_path"]))
         proof = json.loads(path.read_text())
-        if proof["instances"] != [instances(circuit, witness.statement)]:
-            raise RuntimeError("ezkl's proof instances differ from the witness's statement")
+        if proof["instances"] != [self.public_instances(circuit, keys, witness.statement)]:
+            raise RuntimeError(f"{self.name}: ezkl's proof instances differ from the witness's "
+                               "statement and the keys")
         return Proof(data=bytes(proof["proof"]), statement=witness.statement)
 
     def verify(self, artifact: Artifact, keys: Keys, proof: Proof) -> bool:
@@ -288,7 +298,7 @@ class EzklProver(BaseProver):
         circuit: Circuit = artifact.data[1]
         if not proof.data:
             raise MalformedProof("ezkl proof: empty")
-        public = instances(circuit, proof.statement)
+        public = self.public_instances(circuit, keys, proof.statement)
         _ezkl_verify(ezkl, artifact, keys, proof.data, public)
         # halo2's verifier never checks that it read the whole proof, so bytes appended to a
         # valid proof are accepted. A proof is canonical when no proper prefix of it verifies:
@@ -298,6 +308,71 @@ class EzklProver(BaseProver):
         except ProofRejected:
             return True
         raise MalformedProof("ezkl proof: trailing bytes after a complete proof")
+
+    def public_instances(self, circuit: Circuit, keys: Keys, statement: Statement) -> list[str]:
+        """The instances ``verify`` checks a proof against: the statement's input and output."""
+        return instances(circuit, statement)
+
+
+class EzklCommittedProver(EzklProver):
+    """``ezkl`` proving the committed-weights statement: "y = f_W(x) for the W whose Poseidon
+    hash was recorded at setup"; the verifier never sees the weights.
+
+    The weights are ``hashed/public``: private advice cells, hashed in the circuit by ezkl's
+    Poseidon chip, the hash a public instance ahead of the input and output. ``setup`` makes
+    the keys (which no longer hold the weights) and records the hash, taken from a witness of
+    the compiled model (the hash depends on the weights only), next to the verifying key;
+    ``vk_bytes`` counts it. ``verify`` builds the instances from that recorded hash and the
+    proof's statement, never from the proof, so a proof made with other weights, or one whose
+    hash instance was edited, is a different statement and is rejected. The verifier reads
+    the settings, the verifying key, the SRS and the hash: never the weights.
+
+    Why ``hashed`` and not ``polycommit`` (KZG commitments to the weight columns): polycommit
+    runs in ezkl 23.0.5 and is cheaper (no in-circuit hash; on matmul n=16 one row bit fewer,
+    about a third of the prove time), but its commitments sit inside the proof's transcript,
+    and ``ezkl.verify`` accepts a proof whatever weights it commits to: binding them needs the
+    verifier to splice the expected commitments into the proof bytes (``swap_proof_commitments``)
+    and rely on halo2's transcript layout. A hash among the public instances binds the weights
+    through the interface this adapter already checks, at the cost of the Poseidon rows.
+    """
+
+    name: ClassVar[str] = "ezkl-cw"
+    param_visibility: ClassVar[str] = "hashed/public"
+    statement_kind: ClassVar[str] = "committed-weights"
+
+    def setup(self, artifact: Artifact) -> Keys:
+        keys = super().setup(artifact)
+        circuit: Circuit = artifact.data[1]
+        witness = self.witness(artifact, np.zeros(circuit.input_shape, dtype=np.int64))
+        hashes = json.loads(Path(witness.data).read_text())["processed_params"]["poseidon_hash"]
+        Path(witness.data).unlink()
+        if not hashes:
+            raise RuntimeError(f"{self.name}: ezkl's witness has no weights hash "
+                               f"(param_visibility {self.param_visibility})")
+        return Keys(data={**keys.data, "weights_hash": list(hashes)}, pk_bytes=keys.pk_bytes,
+                    vk_bytes=keys.vk_bytes + WEIGHTS_HASH_BYTES * len(hashes))
+
+    def prove(self, artifact: Artifact, keys: Keys, witness: Witness) -> Proof:
+        proof = super().prove(artifact, keys, witness)
+        return Proof(data=proof.data, statement=proof.statement,
+                     meta={"weights_hash": keys.data["weights_hash"]})
+
+    def verify(self, artifact: Artifact, keys: Keys, proof: Proof) -> bool:
+        claimed = proof.meta.get("weights_hash")
+        if claimed is not None and claimed != keys.data["weights_hash"]:
+            raise ProofRejected(f"{self.name}: the proof's weights hash {claimed} differs from "
+                                f"the one recorded at setup {keys.data['weights_hash']}")
+        return super().verify(artifact, keys, proof)
+
+    def public_instances(self, circuit: Circuit, keys: Keys, statement: Statement) -> list[str]:
+        """The weights hash recorded at setup, then the statement's input and output."""
+        return [*keys.data["weights_hash"], *instances(circuit, statement)]
+
+    def settings(self, artifact: Artifact, keys: Keys | None = None) -> str:
+        text = super().settings(artifact, keys)
+        if keys is not None:
+            text += f" weights_hash={','.join(keys.data['weights_hash'])}"
+        return text
 
 
 def _ezkl_verify(ezkl: Any, artifact: Artifact, keys: Keys, data: bytes,
@@ -316,6 +391,18 @@ def _ezkl_verify(ezkl: Any, artifact: Artifact, keys: Keys, data: bytes,
         os.unlink(name)
     if ok is not True:
         raise ProofRejected(f"ezkl verify returned {ok!r}")
+
+
+def visibility_text(visibility: str | dict[str, Any]) -> str:
+    """A visibility as ezkl's settings file writes it (``"Fixed"``, or
+    ``{"Hashed": {"hash_is_public": true, ...}}``) in ezkl's command-line spelling
+    (``fixed``, ``hashed/public``)."""
+    if isinstance(visibility, str):
+        return visibility.lower()
+    (kind, detail), = visibility.items()
+    if kind == "Hashed":
+        return "hashed/public" if detail.get("hash_is_public") else "hashed/private"
+    return kind.lower()
 
 
 def param_scale(model: QuantizedModel) -> int:
