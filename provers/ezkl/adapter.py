@@ -226,8 +226,8 @@ class EzklProver(BaseProver):
         args.logrows = calibrated["run_args"]["logrows"]
         cap = max_logrows()
         if args.logrows > cap:
-            raise Unsupported(f"ezkl: model {model.name!r} needs logrows {args.logrows}, above "
-                              f"the cap {cap} (set ZKBENCH_EZKL_MAX_LOGROWS to run it)")
+            raise Unsupported(f"{self.name}: model {model.name!r} needs logrows {args.logrows}, "
+                              f"above the cap {cap} (set ZKBENCH_EZKL_MAX_LOGROWS to run it)")
         args.lookup_range = tuple(calibrated["run_args"]["lookup_range"])
         ezkl.gen_settings(str(onnx_path), str(settings_path), py_run_args=args)
         settings = json.loads(settings_path.read_text())
@@ -240,7 +240,7 @@ class EzklProver(BaseProver):
             raise RuntimeError(f"ezkl chose input scales {settings['model_input_scales']}, "
                                f"not the model's {model.input_scale_bits}")
         if len(settings["model_output_scales"]) != 1:
-            raise Unsupported(f"ezkl: model {model.name!r} has "
+            raise Unsupported(f"{self.name}: model {model.name!r} has "
                               f"{len(settings['model_output_scales'])} outputs, zkbench one")
         circuit = Circuit(onnx_path=onnx_path, settings_path=settings_path,
                           compiled_path=compiled_path, input_shape=model.input_shape,
