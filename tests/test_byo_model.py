@@ -17,6 +17,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from tests.test_cli import one_clean_line as one_line
 from workloads.onnx_file import OnnxFile, as_samples
 from zkbench import graph, support
 from zkbench.cell import build
@@ -33,14 +34,6 @@ ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO),
 def zk(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "zkbench.cli", *map(str, args)],
                           capture_output=True, text=True, cwd=cwd, env=ENV, timeout=600)
-
-
-def one_line(result, code):
-    assert result.returncode == code, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, result.stderr
-    return lines[0]
 
 
 def rows_of(out: Path) -> list[dict]:
