@@ -71,7 +71,12 @@ class _PreparedCase:
     def _prepare(self, prover: str, size: str) -> Case:
         workdir = tempfile.TemporaryDirectory(prefix=f"zkbench-asv-{prover}-")
         self._workdirs.append(workdir)
-        return prepare(prover, WORKLOAD, size, workdir=Path(workdir.name))
+        workload, size = self._cell(size)
+        return prepare(prover, workload, size, workdir=Path(workdir.name))
+
+    def _cell(self, size: str) -> tuple[str, str]:
+        """The (workload, size) a ``size`` parameter names: here always a matmul size."""
+        return WORKLOAD, size
 
     def teardown(self, prover: str, size: str) -> None:
         # Also reached after a setup that raised NotImplementedError before preparing.

@@ -250,6 +250,19 @@ def test_unlike_statements_get_their_own_panels(matmul_df):
     assert "Statement: public, zk" in caption(fig)
 
 
+def test_mixed_statements_share_one_panel_when_asked(matmul_df, tmp_path):
+    zk = [r for size, n in MM_SIZES.items() for r in cell_rows("zkp", "matmul", size, n)]
+    df = frame(pd.concat([matmul_df, pd.DataFrame(zk)], ignore_index=True))
+    fig = plots.build("prove_time", plots.mixed_statements(df))
+    assert len(fig.axes) == 1
+    gids = {ln.get_gid() for ln in fig.axes[0].lines}
+    assert {"series:gkr:matmul", "series:zkp:matmul", "series:plain:matmul"} <= gids
+    assert "Statement: mixed (public, zk)." in caption(fig)
+    assert set(df["statement"]) >= {"public", "zk"}  # the caller's frame is left alone
+    text = report.write_markdown(df, tmp_path, [], mix_statements=True).read_text()
+    assert "### Statement:" not in text and "| zkp " in text and "| gkr " in text
+
+
 def test_one_statement_kind_is_one_panel(mixed_df):
     fig = plots.build("peak_memory", mixed_df)
     assert len(fig.axes) == 1

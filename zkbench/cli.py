@@ -468,8 +468,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(f"--machine: {exc}") from None
     out = _writable_dir(Path(args.out))
-    figures = plots.all_figures(df, out)
-    path = report.write_markdown(df, out, figures)
+    figures = plots.all_figures(df, out, args.mix_statements)
+    path = report.write_markdown(df, out, figures, args.mix_statements)
     print(report.machine_tables(df))
     print(f"\nreport: {path}; figures: {', '.join(f.name for f in figures) or 'none'}")
     return EXIT_OK
@@ -618,6 +618,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--machine", metavar="ID",
                    help="only the rows run on this machine (its machine_id or a unique prefix; "
                         "the report lists them)")
+    s.add_argument("--mix-statements", action="store_true",
+                   help="one summary table and one figure panel for every statement kind "
+                        "(public, committed-weights, zk) together; by default each kind is "
+                        "compared only with itself")
     s.set_defaults(func=cmd_report)
 
     s = sub.add_parser("inspect", help="what an ONNX file holds and which provers can take it",

@@ -200,11 +200,12 @@ def _figure_section(path: Path, out_dir: Path) -> list[str]:
     return lines
 
 
-def _statement_tables(df: pd.DataFrame, heading: str) -> list[str]:
-    """The summary table, one per statement kind when there are several."""
+def _statement_tables(df: pd.DataFrame, heading: str, mix: bool = False) -> list[str]:
+    """The summary table, one per statement kind when there are several (unless ``mix``)."""
     lines: list[str] = []
     statements = sorted(set(df["statement"].dropna()) - {"none"})
-    if len(statements) > 1:  # like statements together; baselines ("none") stay with each
+    # like statements together; baselines ("none") stay with each
+    if len(statements) > 1 and not mix:
         for kind in statements:
             part = df[(df["statement"] == kind) | (df["statement"] == "none")
                       | df["statement"].isna()]
@@ -215,10 +216,12 @@ def _statement_tables(df: pd.DataFrame, heading: str) -> list[str]:
 
 
 def write_markdown(df: pd.DataFrame, out_dir: Path,
-                   figures: Sequence[Path] | None = None) -> Path:
+                   figures: Sequence[Path] | None = None,
+                   mix_statements: bool = False) -> Path:
     """Write OUT_DIR/report.md: machine, summary table (one per statement kind when there are
-    several), soundness alarms, failed and skipped cells, and a section per figure in
-    ``figures`` (PNG paths, linked relative to the report)."""
+    several, one for all of them with ``mix_statements``), soundness alarms, failed and
+    skipped cells, and a section per figure in ``figures`` (PNG paths, linked relative to the
+    report)."""
     from zkbench import plots
 
     out_dir = Path(out_dir)
@@ -236,9 +239,10 @@ def write_markdown(df: pd.DataFrame, out_dir: Path,
                   "failed cells.", ""]
         for m in ids:
             lines += [f"### Machine `{m}`", "",
-                      *_statement_tables(df[df["machine_id"] == m], "####")]
+                      *_statement_tables(df[df["machine_id"] == m], "####",
+                                         mix_statements)]
     else:
-        lines += _statement_tables(df, "###")
+        lines += _statement_tables(df, "###", mix_statements)
     alarms = soundness_alarms(df)
     lines += ["## Soundness alarms", ""]
     lines += [*[f"- **{a}**" for a in alarms]] if alarms else [

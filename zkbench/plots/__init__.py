@@ -67,8 +67,25 @@ def build(name: str, df: pd.DataFrame) -> Figure:
     return FIGURES[name].build(df)
 
 
-def all_figures(df: pd.DataFrame, out_dir: Path | str) -> list[Path]:
-    """Write every figure that has data (PNG and SVG); returns the PNG paths in report order."""
+def mixed_statements(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every proving row's statement replaced by one label naming them all, so
+    figures draw unlike statements (public, committed-weights, zk) in one panel. Baselines
+    (statement ``none``) keep theirs."""
+    proving = df["statement"].notna() & (df["statement"] != "none")
+    kinds = sorted(set(df.loc[proving, "statement"]))
+    if len(kinds) < 2:
+        return df
+    out = df.copy()
+    out.loc[proving, "statement"] = "mixed (" + ", ".join(kinds) + ")"
+    return out
+
+
+def all_figures(df: pd.DataFrame, out_dir: Path | str,
+                mix_statements: bool = False) -> list[Path]:
+    """Write every figure that has data (PNG and SVG); returns the PNG paths in report order.
+    Unlike statements get a panel each unless ``mix_statements``."""
+    if mix_statements:
+        df = mixed_statements(df)
     paths = []
     for info in FIGURES.values():
         try:
@@ -85,6 +102,7 @@ __all__ = [
     "NoData",
     "all_figures",
     "build",
+    "mixed_statements",
     "overhead",
     "pareto",
     "peak_memory",
