@@ -72,12 +72,8 @@ class CommittedSecurityBits(_CommittedCell, provers.SecurityBits):
     """The circuit's soundness with the commitment's error included, in bits."""
 
 
-def _random_entries(log_n: int) -> np.ndarray:
-    return np.random.default_rng(SEED).integers(-128, 128, size=1 << log_n, dtype=np.int64)
-
-
-class LigeroCommit:
-    """Committing 2^log_n entries: encoding and Merkle hashing."""
+class _LigeroCase:
+    """2^log_n random int8-range entries and the column count an opening of them uses."""
 
     version = "1"
     timeout = provers.COLD_COMPILE_TIMEOUT_S
@@ -86,25 +82,24 @@ class LigeroCommit:
 
     def setup(self, log_n: int) -> None:
         ligero.warmup()
-        self.values = _random_entries(log_n)
+        self.values = np.random.default_rng(SEED).integers(-128, 128, size=1 << log_n,
+                                                           dtype=np.int64)
         self.cols = choose_cols(self.values.size, DEFAULT, opened_rows=2)
+
+
+class LigeroCommit(_LigeroCase):
+    """Committing 2^log_n entries: encoding and Merkle hashing."""
 
     def time_commit(self, log_n: int) -> None:
         ligero.commit(self.values, self.cols)
 
 
-class LigeroOpen:
+class LigeroOpen(_LigeroCase):
     """Proving and verifying one evaluation of a committed vector of 2^log_n entries."""
 
-    version = "1"
-    timeout = provers.COLD_COMPILE_TIMEOUT_S
-    params = [16, 20, 22]
-    param_names = ["log_n"]
-
     def setup(self, log_n: int) -> None:
-        ligero.warmup()
-        values = _random_entries(log_n)
-        self.matrix = ligero.commit(values, choose_cols(values.size, DEFAULT, opened_rows=2))
+        super().setup(log_n)
+        self.matrix = ligero.commit(self.values, self.cols)
         c = self.matrix.commitment
         rng = np.random.default_rng(SEED + 1)
         self.point = rng.integers(0, F.P, size=(F.EXT_DEGREE, c.row_vars + c.col_vars),
