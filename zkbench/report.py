@@ -215,6 +215,28 @@ def _statement_tables(df: pd.DataFrame, heading: str, mix: bool = False) -> list
     return lines
 
 
+def _anchor_lines(df: pd.DataFrame) -> list[str]:
+    """The section comparing measured cells with published numbers (zkbench.anchors), or
+    nothing when no cell runs an anchored model."""
+    from zkbench import anchors
+
+    table = anchors.compare(df)
+    if table.empty:
+        return []
+    shown = table[["workload", "size", "metric", "published_by", "their_statement",
+                   "their_hardware", "published", "prover", "statement", "measured",
+                   "measured_over_published", "like_statement"]]
+    return ["## Against published numbers", "",
+            "Published numbers for the models measured here (`zkbench/anchors.py` names each "
+            "source; approximate values were read off figures), next to the medians measured "
+            "in this run. The hardware differs, so a ratio says how far apart the runs are, "
+            "not which system is faster; `like_statement` says whether both proved the same "
+            "kind of statement.", "",
+            tabulate([[_fmt(v) for v in row] for row in shown.itertuples(index=False)],
+                     headers=list(shown.columns), tablefmt="github", disable_numparse=True),
+            ""]
+
+
 def write_markdown(df: pd.DataFrame, out_dir: Path,
                    figures: Sequence[Path] | None = None,
                    mix_statements: bool = False) -> Path:
@@ -243,6 +265,7 @@ def write_markdown(df: pd.DataFrame, out_dir: Path,
                                          mix_statements)]
     else:
         lines += _statement_tables(df, "###", mix_statements)
+    lines += _anchor_lines(df)
     alarms = soundness_alarms(df)
     lines += ["## Soundness alarms", ""]
     lines += [*[f"- **{a}**" for a in alarms]] if alarms else [
