@@ -95,7 +95,10 @@ class SnarkjsGroth16Prover(BaseProver):
         except C.CircuitError as exc:
             raise Unsupported(str(exc)) from None
         if circ.min_power > ceremony_limit():
-            raise _too_big(circ.min_power, f"the circuit ({circ.range_bits} range-check bits)")
+            hashed = (f", {circ.hash_constraints} constraints hashing {circ.weights.size} "
+                      "weights" if circ.committed else "")
+            raise _too_big(circ.min_power, f"the circuit ({circ.range_bits} range-check bits, "
+                                           f"{circ.product_gates} product gates{hashed})")
         out = workdir / "circom"
         out.mkdir(parents=True, exist_ok=True)
         source = out / "model.circom"
