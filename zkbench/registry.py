@@ -20,6 +20,7 @@ PROVERS: dict[str, str] = {
     "ezkl": "provers.ezkl.adapter:EzklProver",
     "ezkl-cw": "provers.ezkl.adapter:EzklCommittedProver",
     "snarkjs-groth16": "provers.snarkjs.adapter:SnarkjsGroth16Prover",
+    "snarkjs-groth16-cw": "provers.snarkjs.adapter:SnarkjsGroth16CommittedProver",
 }
 
 WORKLOADS: dict[str, str] = {

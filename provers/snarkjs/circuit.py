@@ -21,6 +21,24 @@ decomposition is then unique, so every advice bit is determined by ``a``:
 
 K is sized from the input's static bound so ``a + OFF`` lies in [0, 2**K) for every value the
 model can produce, and must stay below the field's 253 safe bits.
+
+Committed weights (``generate(model, committed=True)``, the ``snarkjs-groth16-cw`` circuit): the
+constants the circuit reads become one private input ``w`` (each tensor flattened, in order of
+first use, after folding the nodes that read constants only). A product with a weight is then
+a product of two signals and costs one gate, so ``matmul`` with a weight side costs one gate
+per multiply-accumulate and ``mul`` by a weight tensor one per element. The public output
+``digest`` (declared first, so it is public signal 0) is a chain of circomlib's Poseidon over
+``w``: ``h_0 = salt``, ``h_{i+1} = Poseidon(h_i, w[15 i], ..., w[15 i + 14])`` (the last block
+padded with zeros; the length is fixed by the circuit), ``digest = h_last``. ``salt`` is a
+private input, a random field element the prover draws once per compiled circuit: without it
+the digest of weights an observer can guess (a public model, a fine-tune of one) would confirm
+the guess; with it the digest hides them, at no extra constraint. Poseidon with 16
+inputs (width 17) costs 609 constraints for 15 weights, 40.6 per weight, the cheapest per
+weight of circomlib's widths (measured with circom 2.2.3 --O2: 2 inputs 240 for 1 weight,
+8 inputs 402 for 7, 12 inputs 504 for 11, 15 inputs 573 for 14, 16 inputs 609 for 15). These
+counts need --O2: under --O1 each Poseidon(16) keeps 1480 linear constraints of its mixing
+layers on top (2092 in all, 139 per weight), so committed circuits compile with --O2. The
+weights are not range-checked: the digest binds them to the values hashed at setup.
 """
 
 from __future__ import annotations
@@ -86,6 +104,44 @@ template Products(N) {
 """
 
 
+POSEIDON_INPUTS = 16
+"""Inputs of each Poseidon in the weights chain: the previous link and 15 weights."""
+WEIGHTS_PER_LINK = POSEIDON_INPUTS - 1
+POSEIDON_CONSTRAINTS = 609
+"""Constraints of circomlib's Poseidon(16) compiled with --O2 (8 full rounds of 17 S-boxes and
+68 partial rounds of one, 3 constraints per x^5, less the three of the first round whose
+S-box inputs are constants)."""
+
+DIGEST_TEMPLATE = f"""\
+// The chained Poseidon digest of N weights; see provers/snarkjs/circuit.py.
+template WeightsDigest(N) {{
+    signal input salt;
+    signal input w[N];
+    signal output digest;
+    var LINKS = (N + {WEIGHTS_PER_LINK - 1}) \\ {WEIGHTS_PER_LINK};
+    component link[LINKS];
+    for (var i = 0; i < LINKS; i++) {{
+        link[i] = Poseidon({POSEIDON_INPUTS});
+        if (i == 0) {{
+            link[i].inputs[0] <== salt;
+        }} else {{
+            link[i].inputs[0] <== link[i - 1].out;
+        }}
+        for (var j = 0; j < {WEIGHTS_PER_LINK}; j++) {{
+            if (i * {WEIGHTS_PER_LINK} + j < N) {{
+                link[i].inputs[j + 1] <== w[i * {WEIGHTS_PER_LINK} + j];
+            }} else {{
+                link[i].inputs[j + 1] <== 0;
+            }}
+        }}
+    }}
+    digest <== link[LINKS - 1].out;
+}}
+"""
+POSEIDON_INCLUDE = 'include "circomlib/circuits/poseidon.circom";\n'
+"""Found through circom's ``-l`` library path: the installed ``node_modules``."""
+
+
 class CircuitError(ValueError):
     """The model cannot be written as a sound circuit; the message names the node."""
 
@@ -100,16 +156,38 @@ class CircomCircuit:
     range_bits: int
     """Boolean advice signals of all Requant components: the bulk of the constraints."""
     product_gates: int
+    weights: np.ndarray | None = None
+    """Committed circuits only: the private input ``w``, the flat weights the digest hashes
+    (the prover's; the verifier never reads them)."""
+
+    @property
+    def committed(self) -> bool:
+        return self.weights is not None
+
+    @property
+    def digest_signals(self) -> int:
+        """Public signals ahead of the output: the weights digest in a committed circuit."""
+        return 1 if self.committed else 0
+
+    @property
+    def hash_constraints(self) -> int:
+        if not self.committed:
+            return 0
+        links = max(1, -(-self.weights.size // WEIGHTS_PER_LINK))
+        return links * POSEIDON_CONSTRAINTS
 
     @property
     def n_public(self) -> int:
-        return int(np.prod(self.input_shape)) + int(np.prod(self.output_shape))
+        return (int(np.prod(self.input_shape)) + int(np.prod(self.output_shape))
+                + self.digest_signals)
 
     @property
     def min_power(self) -> int:
         """A lower bound on the powers of tau the compiled circuit will need: its boolean and
-        product gates alone (circom adds linear constraints on top), plus the public signals."""
-        return (self.range_bits + self.product_gates + self.n_public).bit_length()
+        product gates and the weights hash alone (circom adds linear constraints on top), plus
+        the public signals."""
+        return (self.range_bits + self.product_gates + self.hash_constraints
+                + self.n_public).bit_length()
 
 
 def to_field(values: np.ndarray) -> list[str]:
@@ -136,8 +214,13 @@ def requant_params(op: str, bound: int, shift: int) -> tuple[int, int]:
 class _Writer:
     """Accumulates the main template's body, one model node at a time."""
 
-    def __init__(self, model: QuantizedModel) -> None:
+    def __init__(self, model: QuantizedModel, committed: bool = False) -> None:
         self.model = model
+        self.committed = committed
+        self.weight_at: dict[str, int] = {}
+        """Committed circuits: offset in ``w`` of each constant the circuit reads."""
+        self.weights: list[np.ndarray] = []
+        self.n_weights = 0
         self.shapes = model.shapes()
         self.lines: list[str] = []
         self.refs: dict[str, str] = {model.input_name: "x"}
@@ -159,6 +242,23 @@ class _Writer:
         self.lines.append(f"    var {name}[{flat.size}] = [{', '.join(map(str, flat.tolist()))}];")
         return name
 
+    def weight(self, name: str, pos: str) -> str:
+        """Committed circuits: element ``pos`` of constant ``name``, a slice of the private
+        ``w`` allocated on first use."""
+        if name not in self.weight_at:
+            flat = np.asarray(self.consts[name], dtype=np.int64).reshape(-1)
+            self.weight_at[name] = self.n_weights
+            self.weights.append(flat)
+            self.n_weights += flat.size
+        offset = self.weight_at[name]
+        return f"w[{offset} + {pos}]" if offset else f"w[{pos}]"
+
+    def element(self, name: str, pos: str) -> str:
+        """Element ``pos`` of activation or (committed) weight ``name``."""
+        if name in self.consts:
+            return self.weight(name, pos)
+        return f"{self.refs[name]}[{pos}]"
+
     def operand(self, name: str, out_shape: tuple[int, ...], var: str) -> str:
         """An expression for element ``var`` of ``name`` broadcast to ``out_shape``."""
         shape = self.shapes[name]
@@ -171,9 +271,9 @@ class _Writer:
             pos = f"{var} % {size}"
         else:
             pos = f"{self.const_array(index)}[{var}]"
-        if name in self.consts:
+        if name in self.consts and not self.committed:
             return f"{self.const_array(self.consts[name])}[{pos}]"
-        return f"{self.refs[name]}[{pos}]"
+        return self.element(name, pos)
 
     def signal(self, node: QNode) -> str:
         name = self.fresh("s")
@@ -218,6 +318,8 @@ class _Writer:
         a, b = (self.operand(n, out_shape, "i") for n in node.inputs)
         if any(n in self.consts for n in node.inputs):
             self.elementwise(node, f"{a} * {b}")
+            if self.committed:  # a weight signal times an activation: one gate each
+                self.product_gates += self.size(node.output)
             return
         n = self.size(node.output)
         comp = self.fresh("m")
@@ -245,7 +347,7 @@ class _Writer:
                                "(the right side must be a matrix)")
         k, n = b_shape
         rows = int(np.prod(a_shape[:-1], dtype=np.int64))
-        if a_name in self.consts or b_name in self.consts:
+        if (a_name in self.consts or b_name in self.consts) and not self.committed:
             a = (self.const_array(self.consts[a_name]) if a_name in self.consts
                  else self.refs[a_name])
             b = (self.const_array(self.consts[b_name]) if b_name in self.consts
@@ -262,8 +364,9 @@ class _Writer:
                 "    }",
             ]
             return
-        # Two activations: one product gate per multiply-accumulate.
-        a, b = self.refs[a_name], self.refs[b_name]
+        # Two signals (activations, or committed weights): one gate per multiply-accumulate.
+        a = self.element(a_name, f"r * {k} + q")
+        b = self.element(b_name, f"q * {n} + j")
         comp = self.fresh("m")
         total = rows * n * k
         self.lines += [
@@ -271,8 +374,8 @@ class _Writer:
             f"    for (var r = 0; r < {rows}; r++) {{",
             f"        for (var j = 0; j < {n}; j++) {{",
             f"            for (var q = 0; q < {k}; q++) {{",
-            f"                {comp}.a[(r * {n} + j) * {k} + q] <== {a}[r * {k} + q];",
-            f"                {comp}.b[(r * {n} + j) * {k} + q] <== {b}[q * {n} + j];",
+            f"                {comp}.a[(r * {n} + j) * {k} + q] <== {a};",
+            f"                {comp}.b[(r * {n} + j) * {k} + q] <== {b};",
             "            }",
             "        }",
             "    }",
@@ -321,14 +424,16 @@ def _fusable(model: QuantizedModel) -> set[int]:
     return fused
 
 
-def generate(model: QuantizedModel) -> CircomCircuit:
-    """The circom source of ``model``: main template ``Model``, public input ``x``, output ``y``.
+def generate(model: QuantizedModel, committed: bool = False) -> CircomCircuit:
+    """The circom source of ``model``: main template ``Model``, public input ``x``, output ``y``
+    (with ``committed``: private inputs ``salt`` and ``w``, and the public output ``digest``
+    before ``y``).
 
     Raises CircuitError naming the node it cannot write soundly."""
     unknown = sorted({n.op for n in model.nodes} - SUPPORTED_OPS)
     if unknown:
         raise CircuitError(f"model {model.name!r}: unsupported op(s) {', '.join(unknown)}")
-    w = _Writer(model)
+    w = _Writer(model, committed)
     fused = _fusable(model)
     i = 0
     nodes = model.nodes
@@ -348,10 +453,26 @@ def generate(model: QuantizedModel) -> CircomCircuit:
     if out in w.consts:
         raise CircuitError(f"model {model.name!r}: the output does not depend on the input")
     body = "\n".join(w.lines)
+    header, weights = f"{TEMPLATES}\n", None
+    signals = f"    signal input x[{n_in}];\n"
+    if committed:
+        weights = (np.concatenate(w.weights) if w.weights
+                   else np.zeros(0, dtype=np.int64))
+        if weights.size == 0:
+            raise CircuitError(f"model {model.name!r}: no weights to commit to")
+        pragma, templates = TEMPLATES.split("\n", 1)
+        header = f"{pragma}\n{POSEIDON_INCLUDE}{templates}\n{DIGEST_TEMPLATE}\n"
+        signals += ("    signal input salt;\n"
+                    f"    signal input w[{weights.size}];\n"
+                    "    signal output digest;\n"
+                    f"    component hash = WeightsDigest({weights.size});\n"
+                    "    hash.salt <== salt;\n"
+                    f"    for (var i = 0; i < {weights.size}; i++) {{ hash.w[i] <== w[i]; }}\n"
+                    "    digest <== hash.digest;\n")
     source = (
-        f"{TEMPLATES}\n"
+        header +
         "template Model() {\n"
-        f"    signal input x[{n_in}];\n"
+        f"{signals}"
         f"    signal output y[{n_out}];\n"
         f"{body}\n"
         f"    for (var i = 0; i < {n_out}; i++) {{ y[i] <== {w.refs[out]}[i]; }}\n"
@@ -360,4 +481,4 @@ def generate(model: QuantizedModel) -> CircomCircuit:
     )
     return CircomCircuit(source=source, input_shape=tuple(model.input_shape),
                          output_shape=tuple(w.shapes[out]), range_bits=w.range_bits,
-                         product_gates=w.product_gates)
+                         product_gates=w.product_gates, weights=weights)

@@ -1,7 +1,8 @@
 """The node tools of ``snarkjs-groth16``: installed once into a cache directory, then run.
 
 ``package.json`` and ``package-lock.json`` next to this file pin circom2 (the WebAssembly
-build of the circom 2 compiler) and snarkjs. On first use ``npm ci`` installs them into
+build of the circom 2 compiler), snarkjs and circomlib (whose Poseidon the committed-weights
+circuit includes). On first use ``npm ci`` installs them into
 ``zkbench.cache.cache_dir("snarkjs")/<lock digest>/``, so a changed lock
 file gets a fresh install and nothing is ever written into the repository. Powers of tau are
 cached beside it, one file per power, because generating them dominates a cold setup.
@@ -63,8 +64,8 @@ def node_problem() -> str | None:
 
 def installed() -> bool:
     root = install_dir()
-    return (root / "node_modules" / "snarkjs" / "main.js").is_file() and (
-        root / "node_modules" / "circom2" / "cli.js").is_file()
+    return all((root / "node_modules" / entry).is_file() for entry in (
+        "snarkjs/main.js", "circom2/cli.js", "circomlib/circuits/poseidon.circom"))
 
 
 def ensure_installed() -> str | None:
@@ -96,7 +97,8 @@ def ensure_installed() -> str | None:
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return None if installed() else "npm ci finished but snarkjs or circom2 is missing"
+    return None if installed() else ("npm ci finished but snarkjs, circom2 or circomlib is "
+                                     "missing")
 
 
 def last_line(text: str) -> str:
@@ -120,13 +122,25 @@ def driver(command: str, *paths: str | Path, cwd: Path) -> str:
     return run_node([str(DRIVER), command, *map(str, paths)], cwd=cwd)
 
 
-def circom(source: Path, out_dir: Path, sym: bool = False) -> str:
+def circom(source: Path, out_dir: Path, sym: bool = False, simplify: str = "--O1") -> str:
     """Compile with circom2: R1CS and the wasm witness calculator (and the symbol table that
-    names every wire, with ``sym``). Simplification --O1: --O2's full linear substitution
-    takes minutes on models with a few thousand range checks and saves few constraints."""
-    cli = install_dir() / "node_modules" / "circom2" / "cli.js"
-    flags = ["--r1cs", "--wasm", "--O1", *(["--sym"] if sym else [])]
-    return run_node([str(cli), str(source), *flags, "-o", str(out_dir)], cwd=out_dir)
+    names every wire, with ``sym``). Simplification --O1 by default: --O2's full linear
+    substitution takes minutes on models with a few thousand range checks and saves few
+    constraints there (committed-weights circuits ask for --O2: it removes Poseidon's linear
+    constraints, two thirds of the hash).
+
+    The installed ``node_modules`` is circom's library path (``-l``), so sources include
+    circomlib as ``circomlib/circuits/...``. circom2 runs under WASI and passes paths on
+    relative to its working directory, and it finds no library above that directory through
+    ``..``: it runs from the common ancestor of the output and library folders."""
+    modules = install_dir() / "node_modules"
+    cli = modules / "circom2" / "cli.js"
+    if simplify not in ("--O0", "--O1", "--O2"):
+        raise ValueError(f"circom simplification {simplify!r} is not --O0, --O1 or --O2")
+    flags = ["--r1cs", "--wasm", simplify, *(["--sym"] if sym else [])]
+    root = Path(os.path.commonpath([Path(out_dir).resolve(), modules.resolve()]))
+    return run_node([str(cli), str(Path(source).resolve()), *flags, "-l", str(modules.resolve()),
+                     "-o", str(Path(out_dir).resolve())], cwd=root)
 
 
 def ptau(power: int) -> Path:
