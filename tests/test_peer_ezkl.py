@@ -131,11 +131,76 @@ def test_sweep_proves_verifies_and_rejects_tampering(sweep, workload: str) -> No
     assert int(settings["srs_bytes"]) > 2 ** int(settings["logrows"]) * 64
 
 
-def test_circuits_above_the_row_cap_are_skipped(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def calibrations(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
+    """The arguments of every ``ezkl.calibrate_settings`` call the test makes (the real one
+    runs)."""
+    import ezkl
+
+    calls: list[tuple] = []
+    calibrate = ezkl.calibrate_settings
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return calibrate(*args, **kwargs)
+
+    monkeypatch.setattr(ezkl, "calibrate_settings", counted)
+    return calls
+
+
+def _no_calibration(*args, **kwargs) -> None:
+    raise AssertionError("calibrate_settings ran on a circuit whose rows exceed the cap")
+
+
+@pytest.mark.parametrize(("prover", "workload", "size", "cap", "need"),
+                         [("ezkl", "matmul", "n=16", "12", 13),
+                          ("ezkl-cw", "mlp", "depth-small-3", None, 21)])
+def test_circuits_above_the_row_cap_are_skipped_before_calibration(
+        prover: str, workload: str, size: str, cap: str | None, need: int, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """matmul n=16 has 6272 rows (2^13 at least) under a cap of 2^12; ezkl-cw's Poseidon hash
+    of mlp depth-small-3's weights takes 1787602 rows (2^21) under the default cap 2^17."""
+    import ezkl
+
     from provers.base import Unsupported
     from zkbench.testing import prepare
 
+    if cap is None:
+        monkeypatch.delenv("ZKBENCH_EZKL_MAX_LOGROWS", raising=False)
+    else:
+        monkeypatch.setenv("ZKBENCH_EZKL_MAX_LOGROWS", cap)
+    monkeypatch.setattr(ezkl, "calibrate_settings", _no_calibration)
+    with pytest.raises(Unsupported, match=rf"^{prover}: .* needs at least 2\^{need} rows before "
+                                          rf"calibration \(\d+ rows\), above the cap 2\^"):
+        prepare(prover, workload, size, workdir=tmp_path)
+
+
+def test_circuit_at_the_row_cap_is_calibrated_and_proven(
+        calibrations: list[tuple], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At a cap of exactly the bound (2^13 for matmul n=16) the circuit is calibrated once and
+    proven: the early check skips nothing that fits."""
+    from zkbench.testing import prepare
+
+    monkeypatch.setenv("ZKBENCH_EZKL_MAX_LOGROWS", "13")
+    case = prepare("ezkl", "matmul", "n=16", workdir=tmp_path)
+    assert len(calibrations) == 1
+    assert case.artifact.data[1].logrows == 13
+    assert case.prover.verify(case.artifact, case.keys, case.proof) is True
+
+
+def test_circuits_above_the_row_cap_after_calibration_are_skipped(
+        calibrations: list[tuple], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 2x2 Gemm has fewer than 2^8 rows, but calibration adds the 256-row range check table
+    and the rows reserved for blinding: 2^9 rows, above a cap of 2^8, caught after
+    calibration."""
+    from provers.base import Unsupported
+    from tests.onnx_models import mlp_model
+    from zkbench.quantize import quantize
+
+    rng = np.random.default_rng(0)
+    qmodel = quantize(mlp_model(rng, dims=(2, 2)), rng.normal(size=(8, 1, 2)))
     monkeypatch.setenv("ZKBENCH_EZKL_MAX_LOGROWS", "8")
-    with pytest.raises(Unsupported, match=r"needs logrows \d+, above the cap 8"):
-        prepare("ezkl", "matmul", "n=16", workdir=tmp_path)
+    with pytest.raises(Unsupported, match=r"needs 2\^9 rows after calibration, above the cap "
+                                          r"2\^8"):
+        registry.create_prover("ezkl").compile(qmodel, tmp_path)
+    assert len(calibrations) == 1

@@ -12,7 +12,7 @@ from typing import Any
 from zkbench import registry
 
 DESCRIPTIONS = {
-    "quick": "the small sizes of every workload: a first look (about 11 min with the peers)",
+    "quick": "the small sizes of every workload: a first look (about 12 min with the peers)",
     "full": "every size of every workload",
     "coi-params": "The Cost of Intelligence, parameter suite: 12 MLPs, 49k to 18.3M params",
     "coi-depth": "The Cost of Intelligence, depth suite: 14 MLPs, 3 to 500 layers",

@@ -4,9 +4,10 @@ ezkl starts from the same float ONNX model as every other prover (``QuantizedMod
 and quantizes it itself; zkbench's quantized model only fixes the scales: ezkl's input scale is
 the model's, and its one weight scale the finest one zkbench gave a weight matrix. The stages:
 
-- ``compile``: ``gen_settings``, ``calibrate_settings`` (target ``resources``: the fewest rows,
-  on four seeded inputs drawn over the whole quantized input range, wider than the workloads'
-  data) and ``compile_circuit``.
+- ``compile``: ``gen_settings`` (a circuit whose rows alone exceed the row cap is skipped
+  here), ``calibrate_settings`` (target ``resources``: the fewest rows, on four seeded inputs
+  drawn over the whole quantized input range, wider than the workloads' data) and
+  ``compile_circuit``.
 - ``setup``: the KZG structured reference string, generated here by ``gen_srs`` at exactly the
   circuit's ``logrows`` (never downloaded) and kept per ``logrows`` in the cache directory like a
   powers-of-tau file, then ``setup`` (verifying and proving keys).
@@ -211,6 +212,7 @@ class EzklProver(BaseProver):
             ezkl.gen_settings(str(onnx_path), str(settings_path), py_run_args=args)
         except RuntimeError as exc:
             raise Unsupported(f"ezkl gen_settings rejects model {model.name!r}: {exc}") from None
+        self._check_rows_before_calibration(model, json.loads(settings_path.read_text()))
         calibration = workdir / "calibration.json"
         rng = np.random.default_rng(0)
         limit = 2 ** (model.bits - 1) - 1
@@ -226,12 +228,13 @@ class EzklProver(BaseProver):
         args.logrows = calibrated["run_args"]["logrows"]
         cap = max_logrows()
         if args.logrows > cap:
-            raise Unsupported(f"{self.name}: model {model.name!r} needs logrows {args.logrows}, "
-                              f"above the cap {cap} (set ZKBENCH_EZKL_MAX_LOGROWS to run it)")
+            raise Unsupported(f"{self.name}: model {model.name!r} needs 2^{args.logrows} rows "
+                              f"after calibration, above the cap 2^{cap} (set "
+                              "ZKBENCH_EZKL_MAX_LOGROWS to run it)")
         args.lookup_range = tuple(calibrated["run_args"]["lookup_range"])
         ezkl.gen_settings(str(onnx_path), str(settings_path), py_run_args=args)
         settings = json.loads(settings_path.read_text())
-        if settings["num_rows"] >= 2**args.logrows:  # the finer weight scale needs more rows
+        if min_logrows(settings["num_rows"]) > args.logrows:  # the finer weight scale's rows
             raise RuntimeError(f"ezkl: param_scale {args.param_scale} needs "
                                f"{settings['num_rows']} rows, more than logrows "
                                f"{args.logrows} holds")
@@ -249,6 +252,24 @@ class EzklProver(BaseProver):
                           logrows=settings["run_args"]["logrows"],
                           run_args=settings["run_args"])
         return Artifact(workdir=workdir, data=(model, circuit), digest=model.digest())
+
+    def _check_rows_before_calibration(self, model: QuantizedModel,
+                                       settings: dict[str, Any]) -> None:
+        """Skip a circuit too big for the row cap from ``gen_settings`` alone, before the
+        calibration, which takes minutes on such circuits (chess ``tiny``) only to skip them.
+
+        ``num_rows`` (the model's layout at zkbench's scales, or the weights hash's rows when
+        more) does not change with ``logrows`` or the lookup range, the two things ``compile``
+        takes from calibration, and ``compile`` keeps only circuits with
+        ``2**logrows > num_rows``: whatever logrows calibration picks, a circuit whose
+        ``min_logrows`` is above the cap is never compiled under it. It is a lower bound:
+        calibration may pick more (ezkl adds rows reserved for blinding, and the range check
+        table needs its own), which the check after calibration catches."""
+        need, cap = min_logrows(settings["num_rows"]), max_logrows()
+        if need > cap:
+            raise Unsupported(f"{self.name}: model {model.name!r} needs at least 2^{need} rows "
+                              f"before calibration ({settings['num_rows']} rows), above the "
+                              f"cap 2^{cap} (set ZKBENCH_EZKL_MAX_LOGROWS to run it)")
 
     def setup(self, artifact: Artifact) -> Keys:
         ezkl = _ezkl()
@@ -403,6 +424,12 @@ def visibility_text(visibility: str | dict[str, Any]) -> str:
     if kind == "Hashed":
         return "hashed/public" if detail.get("hash_is_public") else "hashed/private"
     return kind.lower()
+
+
+def min_logrows(num_rows: int) -> int:
+    """The fewest row bits of a circuit with ``num_rows`` rows: the least ``logrows`` with
+    ``2**logrows > num_rows``, the condition ``compile`` checks."""
+    return num_rows.bit_length()
 
 
 def param_scale(model: QuantizedModel) -> int:
