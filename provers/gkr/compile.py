@@ -78,7 +78,9 @@ def _requant(group: tuple[QNode, ...], model: QuantizedModel) -> Requant:
         raise UnsupportedCircuit(
             f"node {last.name!r}: a shift of {shift} with {mag_bits}-bit quotients reaches "
             f"2^{shift + mag_bits}, too close to p/2 to range-check soundly")
-    return Requant(last.output, (first.inputs[0],), shift=shift, mode=mode, mag_bits=mag_bits)
+    elements = int(np.prod(T.padded_shape(model.shapes()[first.inputs[0]])))
+    return Requant(last.output, (first.inputs[0],), shift=shift, mode=mode, mag_bits=mag_bits,
+                   limb_bits=requant.limb_bits_for(shift, mag_bits, elements))
 
 
 def compile_model(model: QuantizedModel) -> Circuit:
@@ -106,10 +108,9 @@ def compile_model(model: QuantizedModel) -> Circuit:
             layer = _requant(group, model)
             layers.append(layer)
             x_shape = shapes[layer.inputs[0]]
-            names = layer.advice
-            for key, name in names.items():
-                extra = {"rbits": (layer.shift,), "dbits": (layer.mag_bits,)}.get(key, ())
-                tensors[name] = TensorInfo(name, (*x_shape, *extra), "advice")
+            shapes_of = layer.advice_shapes(x_shape)
+            for key, name in layer.advice.items():
+                tensors[name] = TensorInfo(name, shapes_of[key], "advice")
         elif node.op == "matmul":
             if len(shape_of[0]) != 2 or len(shape_of[1]) != 2:
                 raise UnsupportedCircuit(f"node {node.name!r}: matmul of shapes {shape_of} "

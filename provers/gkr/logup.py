@@ -135,7 +135,7 @@ def _prove_tree(levels: list[tuple], leaves: list, leaf_terms, root: tuple, labe
                                                for half in _halves(leaf, h)]
             terms = leaf_terms(lam)
         proof, r, ev = backend.prove_terms(tables, terms, F.ext_add(cp, F.ext_mul(lam, cq)), t)
-        channel.send_sumcheck(f"{label}/level", proof)
+        channel.send_sumcheck(f"{label}/level-sumcheck", proof)
         sent = ev[1:] if k + 1 < num_vars else ev[1:3]
         channel.send_ext(f"{label}/level-evals", np.stack(sent, axis=1))
         mu = channel.challenge(f"{label}/mu")
@@ -178,7 +178,7 @@ def _verify_tree(num_vars: int, root: tuple, leaf_terms, leaf_evals, label: str,
     t = channel.transcript
     for k in range(num_vars):
         lam = channel.challenge(f"{label}/lambda")
-        proof = channel.recv_sumcheck(f"{label}/level", k, 3)
+        proof = channel.recv_sumcheck(f"{label}/level-sumcheck", k, 3)
         r, final = sumcheck.verify(F.ext_add(cp, F.ext_mul(lam, cq)), k, 3, proof, t)
         leaf = k + 1 == num_vars
         got = channel.recv_ext(f"{label}/level-evals", 2 if leaf else 4)
