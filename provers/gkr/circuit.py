@@ -158,7 +158,8 @@ class Requant(Layer):
     proven with range-checked advice (PROTOCOL.md, "Requantize + ReLU"): quotient ``q``, sign
     bit ``s``, the remainder (``shift`` bits) and the magnitude (``mag_bits`` bits) as limbs
     of ``limb_bits`` bits in one tensor ``limbs``, range-checked by LogUp against the table
-    [0, 2^limb_bits) with multiplicities ``mult`` (PROTOCOL.md, "LogUp-GKR range checks")."""
+    [0, 2^limb_bits) together with every other layer's limbs of that width
+    (``Circuit.lookups``; PROTOCOL.md, "LogUp-GKR range checks")."""
 
     shift: int = 0
     mode: str = "relu"
@@ -168,8 +169,7 @@ class Requant(Layer):
 
     @property
     def advice(self) -> dict[str, str]:
-        return {"q": f"{self.out}#q", "s": f"{self.out}#s", "limbs": f"{self.out}#limbs",
-                "mult": f"{self.out}#mult"}
+        return {"q": f"{self.out}#q", "s": f"{self.out}#s", "limbs": f"{self.out}#limbs"}
 
     @property
     def parts(self) -> tuple[LimbPart, ...]:
@@ -196,8 +196,7 @@ class Requant(Layer):
         return sum(p.limbs + (p.offset >= 0) for p in self.parts)
 
     def advice_shapes(self, x_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
-        return {"q": x_shape, "s": x_shape, "limbs": (*x_shape, self.limb_count),
-                "mult": (1 << self.limb_bits,)}
+        return {"q": x_shape, "s": x_shape, "limbs": (*x_shape, self.limb_count)}
 
     def error_terms(self, tensors: dict[str, TensorInfo]) -> int:
         v = tensors[self.inputs[0]].num_vars
@@ -207,8 +206,12 @@ class Requant(Layer):
         parts = self.parts
         quantities = len(parts) + sum(p.offset >= 0 for p in parts)
         terms += v if any(p.offset >= 0 for p in parts) else 0  # offsets checked at a point
-        terms += max(quantities - 1, 0) + 2 * (limbs.num_vars - v)  # recomposition
-        return terms + logup.error_terms(limbs.num_vars, self.limb_bits)
+        return terms + max(quantities - 1, 0) + 2 * (limbs.num_vars - v)  # recomposition
+
+
+def lookup_mult(bits: int) -> str:
+    """The advice tensor of the multiplicities of the table [0, 2^bits) (Circuit.lookups)."""
+    return f"range{bits}#mult"
 
 
 @dataclass(frozen=True)
@@ -223,6 +226,16 @@ class Circuit:
     def advice(self) -> list[str]:
         """Advice tensors in the order they enter the transcript."""
         return [t.name for t in self.tensors.values() if t.role == "advice"]
+
+    def lookups(self) -> dict[int, list[str]]:
+        """The range checks, one per limb width L in increasing order: L -> the limbs tensors
+        of every requant layer of that width, in layer order, checked in one LogUp argument
+        against [0, 2^L) with the multiplicities ``lookup_mult(L)`` (an advice tensor)."""
+        groups: dict[int, list[str]] = {}
+        for layer in self.layers:
+            if isinstance(layer, Requant):
+                groups.setdefault(layer.limb_bits, []).append(layer.advice["limbs"])
+        return dict(sorted(groups.items()))
 
     def producer(self) -> dict[str, Layer]:
         return {layer.out: layer for layer in self.layers}
@@ -268,7 +281,10 @@ class Circuit:
         for name, count in self.consumers().items():
             if count > 1 and self.tensors[name].role == "derived":
                 terms += (count - 1) + 2 * self.tensors[name].num_vars
-        return terms + sum(layer.error_terms(self.tensors) for layer in self.layers)
+        terms += sum(layer.error_terms(self.tensors) for layer in self.layers)
+        for bits, names in self.lookups().items():
+            terms += logup.error_terms([self.tensors[n].size for n in names], bits)
+        return terms
 
     def security_bits(self, field_bits: float) -> int:
         return math.floor(field_bits - math.log2(max(self.soundness_error_terms(), 1)))

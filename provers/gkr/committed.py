@@ -98,12 +98,12 @@ def advice_layout(circuit: Circuit, cols: int | None = None,
 
 def advice_claim_count(circuit: Circuit) -> int:
     """How many claims GKR leaves on advice (requant layers, layers/requant.py): the ReLU
-    product's two (or the output's one), the constraints' two, the limbs' recomposition and
-    LogUp claims, and the multiplicities' LogUp claim."""
-    count = 0
+    product's two (or the output's one), the constraints' two, the limbs' recomposition
+    claim and LogUp claim; and per range check (Circuit.lookups) the multiplicities' claim."""
+    count = len(circuit.lookups())
     for layer in circuit.layers:
         if isinstance(layer, Requant):
-            count += (2 if layer.mode == "relu" else 1) + 2 + 3
+            count += (2 if layer.mode == "relu" else 1) + 2 + 2
     return count
 
 

@@ -1,17 +1,22 @@
-"""LogUp-GKR range check: every entry of a table ``a`` (2^v entries) lies in [0, 2^L).
+"""LogUp-GKR range check: every entry of several tensors a^(1), a^(2), ... (2^v_i entries each)
+lies in [0, 2^L), in one argument with one multiplicity vector.
 
 PROTOCOL.md, "LogUp-GKR range checks" (Haboeck, ePrint 2022/1530; Papini-Haboeck, ePrint
 2023/1284). With the table t_j = j (j < 2^L) and the prover's multiplicities m (advice, 2^L
-entries), the entries of ``a`` are all in the table iff, for a random alpha in K,
+entries, counting every tensor's entries), the entries are all in the table iff, for a
+random alpha in K,
 
-    sum_i 1 / (alpha - a_i)  =  sum_j m_j / (alpha - t_j).
+    sum_tensors sum_i 1 / (alpha - a_i)  =  sum_j m_j / (alpha - t_j).
 
-Each side is a binary tree of fraction additions (p1, q1) + (p2, q2) = (p1 q2 + p2 q1, q1 q2)
-over its leaves ((1, alpha - a_i) and (m_j, alpha - t_j)); level k of a tree holds 2^k
-fractions, the children of node x being x and x + 2^k of level k + 1 (the most significant
-variable splits them). The prover sends both roots (P_a, Q_a), (P_t, Q_t); the verifier
-checks Q_a, Q_t != 0 and P_a Q_t = P_t Q_a (``RangeCheckFailed`` otherwise), then each tree
-is proved from the root down, one sumcheck per level: a claim (P_k~(z), Q_k~(z)) = (c_p, c_q)
+Each side is summed by binary trees of fraction additions (p1, q1) + (p2, q2) =
+(p1 q2 + p2 q1, q1 q2) over leaves (1, alpha - a_i) and (m_j, alpha - t_j); level k of a tree
+holds 2^k fractions, the children of node x being x and x + 2^k of level k + 1 (the most
+significant variable splits them). The values side has one tree per binary digit of the
+total size (``chunks``): the tensors, largest first, side by side, each at a multiple of its
+size, so no leaf is padding and a tree's leaf MLE is sum_i eq(z_high, offset_i / size_i)
+a^(i)~(z_low). The prover sends every root; the verifier checks every Q != 0 and that the
+values' roots add up to the table's (``RangeCheckFailed`` otherwise), then each tree is
+proved from the root down, one sumcheck per level: a claim (P_k~(z), Q_k~(z)) = (c_p, c_q)
 and a fresh lambda give
 
     c_p + lambda c_q = sum_x eq(z, x) (pL qR + pR qL + lambda qL qR)(x)     (degree 3),
@@ -20,16 +25,20 @@ pL, pR, qL, qR the two halves of level k + 1. The prover sends their values at t
 point r; the verifier checks the final claim, draws mu, and the claim on level k + 1 is at
 (mu, r) with values (1 - mu) pL + mu pR and (1 - mu) qL + mu qR. At the leaves the halves are
 the base tables themselves, alpha enters the terms (p = 1, q = alpha - a; p = m, q = alpha - t),
-and the level ends in a claim on ``a`` and one on ``m``; the verifier evaluates t~ itself,
-t~(z) = sum_i 2^(L-1-i) z_i (MSB first). Every root and every level's values are absorbed
-before the next challenge (a transcript that skips the roots is forgeable: the tests show it).
+and the level ends in a claim on the tree's leaves, which the prover splits into each
+tensor's value at z_low (sent; the verifier checks that the selectors combine them into the
+leaf claim, ``ClaimMismatch``), and one on ``m``; the verifier evaluates t~ itself,
+t~(z) = sum_i 2^(L-1-i) z_i (MSB first). Every root, every level's values and the tensors'
+values are absorbed before the next challenge (a transcript that skips the roots is
+forgeable: the tests show it).
 
-Soundness error over |K|: (2^v + 2^L) for the rational identity (its numerator, over the
-common denominator of at most 2^v + 2^L distinct linear factors, has lower degree; a pole at
-alpha makes a root's Q zero, which is rejected), plus per tree of w levels
-sum_k (3k + 2) (each sumcheck, lambda and mu). Prover cost: the trees (about 3 extension
-products per leaf) and one degree-3 sumcheck per level, about the size of the leaves in all;
-the leaf level reads the base tables a, m, t.
+Soundness error over |K|: (N + 2^L) for the rational identity (N = sum 2^v_i; its numerator,
+over the common denominator of at most N + 2^L distinct linear factors, has lower degree; a
+pole at alpha makes a root's Q zero, which is rejected), plus per tree of w levels
+sum_k (3k + 2) (each sumcheck, lambda and mu); the tensors' split is exact. Prover cost: the
+trees (about 3 extension products per leaf) and one degree-3 sumcheck per level, about the
+size of the leaves in all, one evaluation per tensor; the proof has per tree sum_k (3k + 4)
+extension elements, so one argument for many tensors costs far less than one each.
 """
 
 from __future__ import annotations
@@ -38,7 +47,7 @@ import numpy as np
 
 from provers.gkr import field as F
 from provers.gkr import mle, sumcheck
-from provers.gkr.errors import RangeCheckFailed, SumcheckFailed
+from provers.gkr.errors import ClaimMismatch, RangeCheckFailed, SumcheckFailed
 
 MAX_BITS = 16
 """The largest table, 2^16 entries: a check wider than this is split into limbs."""
@@ -55,11 +64,44 @@ def table_eval(point: np.ndarray) -> np.ndarray:
     return total
 
 
-def error_terms(num_vars: int, bits: int) -> int:
+def multiplicities(values: list[np.ndarray], bits: int) -> np.ndarray:
+    """The honest multiplicities: how often each t_j = j (j < 2^bits) occurs among all the
+    entries of ``values`` (every entry in range)."""
+    counts = np.zeros(1 << bits, np.int64)
+    for v in values:
+        counts += np.bincount(np.asarray(v).reshape(-1), minlength=1 << bits)
+    return counts
+
+
+def chunks(sizes: list[int]) -> list[list[tuple[int, int]]]:
+    """The values' trees for tensors of ``sizes`` (powers of two): the tensors sorted by size,
+    largest first (ties in the given order), cut into runs whose sizes sum to a power of two
+    (the binary digits of the total, largest first). Each run is one tree whose leaves are
+    its tensors side by side, each at an offset that is a multiple of its size; returns each
+    run as [(tensor index, offset)]. No leaf is padding."""
+    order = sorted(range(len(sizes)), key=lambda i: -sizes[i])
+    out: list[list[tuple[int, int]]] = []
+    total = sum(sizes)
+    pos = 0
+    for bit in range(total.bit_length() - 1, -1, -1):
+        if not total >> bit & 1:
+            continue
+        run, filled = [], 0
+        while filled < 1 << bit:
+            i = order[pos]
+            run.append((i, filled))
+            filled += sizes[i]
+            pos += 1
+        out.append(run)
+    return out
+
+
+def error_terms(sizes: list[int], bits: int) -> int:
     """This check's soundness error in units of 1/|K| (the module docstring)."""
     def tree(levels: int) -> int:
         return sum(3 * k + 2 for k in range(levels))
-    return (1 << num_vars) + (1 << bits) + tree(num_vars) + tree(bits)
+    trees = sum(tree(mle.log2_exact(sum(sizes[i] for i, _ in run))) for run in chunks(sizes))
+    return sum(sizes) + (1 << bits) + trees + tree(bits)
 
 
 def _e(v: int) -> np.ndarray:
@@ -144,31 +186,69 @@ def _prove_tree(levels: list[tuple], leaves: list, leaf_terms, root: tuple, labe
     return z, cp, cq
 
 
-def prove(values, mult, bits: int, label: str, channel, backend
-          ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """Prove every entry of ``values`` (a backend base table of 2^v entries) lies in
-    [0, 2^bits), with ``mult`` (a base table of 2^bits entries) the multiplicity of each
-    table entry among them. Returns the claims it leaves, ((point, value) on ``values``,
-    (point, value) on ``mult``). An entry out of range still yields a proof (rejected)."""
-    v = mle.log2_exact(backend.size(values))
+def _members(sizes: list[int], run: list[tuple[int, int]], point: np.ndarray
+             ) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """For each tensor of a run: (index, selector eq(point_high, offset / size), point_low),
+    point_high the first coordinates of the run's leaf point (MSB first), point_low the rest:
+    the run's values~(point) = sum of selector * tensor~(point_low)."""
+    out = []
+    width = point.shape[1]
+    for i, offset in run:
+        v = mle.log2_exact(sizes[i])
+        high = width - v
+        bits = [(offset >> (width - 1 - j)) & 1 for j in range(high)]
+        sel = F.ext_one()
+        for j, bit in enumerate(bits):
+            zj = point[:, j]
+            sel = F.ext_mul(sel, zj if bit else F.ext_sub(F.ext_one(), zj))
+        out.append((i, sel, point[:, high:]))
+    return out
+
+
+def prove(values: list[np.ndarray], mult: np.ndarray, bits: int, label: str, channel, backend
+          ) -> tuple[list[tuple[np.ndarray, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
+    """Prove every entry of every tensor of ``values`` (signed int64, each of 2^v entries,
+    padding included) lies in [0, 2^bits), with ``mult`` (2^bits entries) the multiplicity of
+    each table entry among them all. Returns the claims it leaves: one (point, value) per
+    tensor of ``values``, in their order, and one on ``mult``. An entry out of range still
+    yields a proof (rejected)."""
+    flat = [np.asarray(v, np.int64).reshape(-1) for v in values]
+    sizes = [v.size for v in flat]
+    runs = chunks(sizes)
     alpha = channel.challenge(f"{label}/alpha")
     table = backend.table(np.arange(1 << bits, dtype=np.int64))
-    a_q = backend.alpha_minus(alpha, values)
+    trees = []
+    for run in runs:
+        leaves = backend.table(np.concatenate([flat[i] for i, _ in run]))
+        q = backend.alpha_minus(alpha, leaves)
+        levels = _levels(backend, None, q, mle.log2_exact(backend.size(leaves)))
+        trees.append((leaves, levels, _root(backend, levels, None, q)))
+        del q
+    mult_t = backend.table(np.asarray(mult, np.int64))
     t_q = backend.alpha_minus(alpha, table)
-    a_levels = _levels(backend, None, a_q, v)
-    t_levels = _levels(backend, mult, t_q, bits)
-    a_root = _root(backend, a_levels, None, a_q)
-    t_root = _root(backend, t_levels, mult, t_q)
-    del a_q, t_q
-    channel.send_ext(f"{label}/roots", np.stack([*a_root, *t_root], axis=1))
-    z_a, cp, cq = _prove_tree(a_levels, [values], lambda lam: _values_leaf_terms(alpha, lam),
-                              a_root, f"{label}/values", channel, backend)
-    if v == 0:  # a single leaf: the root is the leaf (1, alpha - a)
-        cp = F.ext_sub(alpha, a_root[1])
-    z_t, cm, _ = _prove_tree(t_levels, [mult, table],
+    t_levels = _levels(backend, mult_t, t_q, bits)
+    t_root = _root(backend, t_levels, mult_t, t_q)
+    del t_q
+    roots = [part for _, _, root in trees for part in root] + list(t_root)
+    channel.send_ext(f"{label}/roots", np.stack(roots, axis=1))
+    claims: list = [None] * len(flat)
+    for run, (leaves, levels, root) in zip(runs, trees, strict=True):
+        z, cp, _ = _prove_tree(levels, [leaves], lambda lam: _values_leaf_terms(alpha, lam),
+                               root, f"{label}/values", channel, backend)
+        if not levels:  # a single leaf: the root is the leaf (1, alpha - a)
+            cp = F.ext_sub(alpha, root[1])
+        if len(run) == 1:
+            claims[run[0][0]] = (z, cp)
+            continue
+        members = _members(sizes, run, z)
+        evals = [backend.evaluate(flat[i], low) for i, _, low in members]
+        channel.send_ext(f"{label}/values/members", np.stack(evals, axis=1))
+        for (i, _, low), e in zip(members, evals, strict=True):
+            claims[i] = (low, e)
+    z_t, cm, _ = _prove_tree(t_levels, [mult_t, table],
                              lambda lam: _table_leaf_terms(alpha, lam), t_root,
                              f"{label}/table", channel, backend)
-    return (z_a, cp), (z_t, cm)
+    return claims, (z_t, cm)
 
 
 def _verify_tree(num_vars: int, root: tuple, leaf_terms, leaf_evals, label: str,
@@ -197,24 +277,47 @@ def _verify_tree(num_vars: int, root: tuple, leaf_terms, leaf_evals, label: str,
     return z, cp, cq
 
 
-def verify(num_vars: int, bits: int, label: str, channel
-           ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
-    """The verifier's side of ``prove``: the claims left on the values and the
-    multiplicities, for the caller to check; raises RangeCheckFailed or SumcheckFailed."""
+def verify(sizes: list[int], bits: int, label: str, channel
+           ) -> tuple[list[tuple[np.ndarray, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
+    """The verifier's side of ``prove`` for tensors of ``sizes`` entries: the claims left on
+    each of them and on the multiplicities, for the caller to check; raises
+    RangeCheckFailed or SumcheckFailed."""
+    runs = chunks(sizes)
     alpha = channel.challenge(f"{label}/alpha")
-    roots = channel.recv_ext(f"{label}/roots", 4)
-    pa, qa, pt, qt = (roots[:, i].copy() for i in range(4))
+    roots = channel.recv_ext(f"{label}/roots", 2 * len(runs) + 2)
+    fractions = [(roots[:, 2 * c].copy(), roots[:, 2 * c + 1].copy())
+                 for c in range(len(runs) + 1)]
     zero = F.ext_zero()
-    if F.ext_eq(qa, zero) or F.ext_eq(qt, zero):
+    if any(F.ext_eq(q, zero) for _, q in fractions):
         raise RangeCheckFailed(f"{label} (a root denominator is zero)")
+    pa, qa = fractions[0]
+    for p, q in fractions[1:-1]:
+        pa, qa = F.ext_add(F.ext_mul(pa, q), F.ext_mul(p, qa)), F.ext_mul(qa, q)
+    pt, qt = fractions[-1]
     if not F.ext_eq(F.ext_mul(pa, qt), F.ext_mul(pt, qa)):
         raise RangeCheckFailed(f"{label} (the values' and the table's sums differ)")
-    z_a, cp, _ = _verify_tree(num_vars, (pa, qa), lambda lam: _values_leaf_terms(alpha, lam),
-                              lambda r: [], f"{label}/values", channel)
-    if num_vars == 0:
-        if not F.ext_eq(pa, F.ext_one()):
-            raise RangeCheckFailed(f"{label} (a single value's numerator is not 1)")
-        cp = F.ext_sub(alpha, qa)
+    claims: list = [None] * len(sizes)
+    for c, run in enumerate(runs):
+        width = mle.log2_exact(sum(sizes[i] for i, _ in run))
+        p_root, q_root = fractions[c]
+        z, cp, _ = _verify_tree(width, (p_root, q_root),
+                                lambda lam: _values_leaf_terms(alpha, lam), lambda r: [],
+                                f"{label}/values", channel)
+        if width == 0:
+            if not F.ext_eq(p_root, F.ext_one()):
+                raise RangeCheckFailed(f"{label} (a single value's numerator is not 1)")
+            cp = F.ext_sub(alpha, q_root)
+        if len(run) == 1:
+            claims[run[0][0]] = (z, cp)
+            continue
+        members = _members(sizes, run, z)
+        got = channel.recv_ext(f"{label}/values/members", len(members))
+        total = F.ext_zero()
+        for k, (i, sel, low) in enumerate(members):
+            claims[i] = (low, got[:, k].copy())
+            total = F.ext_add(total, F.ext_mul(sel, claims[i][1]))
+        if not F.ext_eq(total, cp):
+            raise ClaimMismatch(f"{label} (the tensors of values tree {c})")
 
     def table_at(r: np.ndarray) -> list[np.ndarray]:
         return [table_eval(np.concatenate([_e(b).reshape(F.EXT_DEGREE, 1), r], axis=1))
@@ -222,4 +325,4 @@ def verify(num_vars: int, bits: int, label: str, channel
 
     z_t, cm, _ = _verify_tree(bits, (pt, qt), lambda lam: _table_leaf_terms(alpha, lam),
                               table_at, f"{label}/table", channel)
-    return (z_a, cp), (z_t, cm)
+    return claims, (z_t, cm)

@@ -11,7 +11,7 @@ from provers.gkr import backends, logup
 from provers.gkr import field as F
 from provers.gkr import tensor as T
 from provers.gkr.channel import ProverChannel, VerifierChannel, new_transcript
-from provers.gkr.errors import RangeCheckFailed, SumcheckFailed
+from provers.gkr.errors import ClaimMismatch, RangeCheckFailed, SumcheckFailed
 
 CPU = backends.get("cpu")
 LABEL = "test/logup"
@@ -27,20 +27,26 @@ def multiplicities(values: np.ndarray, bits: int) -> np.ndarray:
     return np.bincount(np.clip(values, 0, (1 << bits) - 1), minlength=1 << bits)
 
 
+def _listed(values) -> list[np.ndarray]:
+    return values if isinstance(values, list) else [values]
+
+
 def prove(values, mult, bits, omit=frozenset(), backend=CPU) -> tuple[bytes, tuple]:
+    """``values``: one tensor or a list of them (checked together)."""
     channel = ProverChannel(new_transcript(), omit=omit)
-    claims = logup.prove(backend.table(values), backend.table(mult), bits, LABEL, channel,
-                         backend)
+    claims = logup.prove(_listed(values), mult, bits, LABEL, channel, backend)
     return channel.proof_bytes(), claims, channel
 
 
-def verify(proof: bytes, num_vars: int, bits: int, values, mult, omit=frozenset()) -> None:
+def verify(proof: bytes, num_vars, bits: int, values, mult, omit=frozenset()) -> None:
     """The verifier's run, with its final claims checked against the true tensors (as the
-    circuit's verifier or the advice opening would)."""
+    circuit's verifier or the advice opening would). ``num_vars``: one count or a list."""
     channel = VerifierChannel(new_transcript(), proof, omit=omit)
-    (za, ya), (zm, ym) = logup.verify(num_vars, bits, LABEL, channel)
+    sizes = [1 << v for v in (num_vars if isinstance(num_vars, list) else [num_vars])]
+    claims, (zm, ym) = logup.verify(sizes, bits, LABEL, channel)
     channel.finish()
-    assert F.ext_eq(T.evaluate(values, za), ya), "claim on the values"
+    for tensor, (za, ya) in zip(_listed(values), claims, strict=True):
+        assert F.ext_eq(T.evaluate(tensor, za), ya), "claim on the values"
     assert F.ext_eq(T.evaluate(mult, zm), ym), "claim on the multiplicities"
 
 
@@ -157,7 +163,7 @@ def test_roots_left_out_of_the_transcript_allow_a_forgery():
 
 
 def test_error_terms_count_lookups_table_and_levels():
-    assert logup.error_terms(4, 3) == 16 + 8 + sum(3 * k + 2 for k in range(4)) + sum(
+    assert logup.error_terms([16], 3) == 16 + 8 + sum(3 * k + 2 for k in range(4)) + sum(
         3 * k + 2 for k in range(3))
 
 
@@ -169,5 +175,72 @@ def test_torch_backend_writes_the_same_proof(num_vars, bits):
     ref, claims, _ = prove(values, mult, bits)
     emu, claims_emu, _ = prove(values, mult, bits, backend=backends.get("torch-cpu"))
     assert emu == ref
-    for (z, y), (z2, y2) in zip(claims, claims_emu, strict=True):
+    for (z, y), (z2, y2) in zip([*claims[0], claims[1]], [*claims_emu[0], claims_emu[1]],
+                                strict=True):
         assert F.ext_eq(z, z2) and F.ext_eq(y, y2)
+
+
+@pytest.mark.parametrize("sizes", [[8], [4, 4], [32, 8, 1, 64, 8, 2], [16, 16, 16], [1, 1, 1]])
+def test_chunks_tile_each_tree_exactly(sizes):
+    """Every tensor in exactly one tree, each tree a power of two filled without a gap, each
+    tensor at a multiple of its size, the trees' sizes the binary digits of the total."""
+    runs = logup.chunks(sizes)
+    assert sorted(i for run in runs for i, _ in run) == list(range(len(sizes)))
+    widths = []
+    for run in runs:
+        filled = 0
+        for i, offset in run:
+            assert offset == filled and offset % sizes[i] == 0
+            filled += sizes[i]
+        assert filled & (filled - 1) == 0
+        widths.append(filled)
+    assert widths == sorted(widths, reverse=True) and sum(widths) == sum(sizes)
+    assert len(widths) == bin(sum(sizes)).count("1")
+
+
+def group(rng, num_vars: list[int], bits: int) -> tuple[list[np.ndarray], np.ndarray]:
+    values = [rng.integers(0, 1 << bits, 1 << v) for v in num_vars]
+    return values, logup.multiplicities(values, bits)
+
+
+GROUPS = [[5, 3, 0, 6, 3, 1], [4, 4, 4], [0, 0, 0]]
+
+
+@pytest.mark.parametrize("num_vars", GROUPS)
+def test_tensors_checked_together(num_vars):
+    rng = np.random.default_rng(sum(num_vars))
+    values, mult = group(rng, num_vars, 3)
+    proof, _, _ = prove(values, mult, 3)
+    verify(proof, num_vars, 3, values, mult)
+
+
+@pytest.mark.parametrize("which", range(6))
+def test_value_out_of_range_in_any_tensor_of_a_group_is_rejected(which):
+    rng = np.random.default_rng(8)
+    values, _ = group(rng, GROUPS[0], 3)
+    values[which][-1] = 8
+    mult = logup.multiplicities([np.clip(v, 0, 7) for v in values], 3)
+    proof, _, _ = prove(values, mult, 3)
+    with pytest.raises(RangeCheckFailed, match="sums differ"):
+        verify(proof, GROUPS[0], 3, values, mult)
+
+
+def test_changed_tensor_value_is_rejected():
+    """The values each tensor of a tree claims must add up to the tree's leaf claim."""
+    rng = np.random.default_rng(9)
+    values, mult = group(rng, GROUPS[0], 3)
+    proof, _, channel = prove(values, mult, 3)
+    spans = [(s, e) for label, s, e in channel.layout if label.endswith("/members")]
+    assert spans
+    for start, end in spans:
+        for offset in range(start, end, 16):
+            with pytest.raises(ClaimMismatch, match="values tree"):
+                verify(_bump_ext(proof, offset), GROUPS[0], 3, values, mult)
+
+
+def test_torch_backend_writes_the_same_group_proof():
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(10)
+    values, mult = group(rng, GROUPS[0], 4)
+    ref, _, _ = prove(values, mult, 4)
+    assert prove(values, mult, 4, backend=backends.get("torch-cpu"))[0] == ref

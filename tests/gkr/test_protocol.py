@@ -18,6 +18,7 @@ from provers.gkr import field as F
 from provers.gkr import mle, verifier
 from provers.gkr import prover as gkr_prover
 from provers.gkr.adapter import FIELD_BITS
+from provers.gkr.circuit import lookup_mult
 from provers.gkr.compile import compile_model, tensor_values
 from provers.gkr.errors import ClaimMismatch, LeafMismatch, RangeCheckFailed, SumcheckFailed
 from provers.gkr.statement import absorb_output, bind_prefix
@@ -348,7 +349,7 @@ def _honest_mult(layer, values) -> None:
     count: no multiplicity can account for them)."""
     limbs = values[layer.advice["limbs"]].reshape(-1)
     table = 1 << layer.limb_bits
-    values[layer.advice["mult"]] = np.bincount(limbs[(limbs >= 0) & (limbs < table)],
+    values[lookup_mult(layer.limb_bits)] = np.bincount(limbs[(limbs >= 0) & (limbs < table)],
                                                minlength=table)
 
 
@@ -412,7 +413,7 @@ def test_wrong_multiplicity_is_caught():
     circuit, x, honest = _requant_case(7)
     layer = circuit.layers[-1]
     values, proof = _prove_with(circuit, honest)
-    values[layer.advice["mult"]][3] += 1
+    values[lookup_mult(layer.limb_bits)][3] += 1
     y = values[layer.out][tuple(slice(0, n) for n in circuit.tensors[layer.out].shape)]
     with pytest.raises(RangeCheckFailed, match="sums differ"):
         verifier.verify(circuit, x, y, proof())

@@ -30,10 +30,11 @@ Reduction of a claim Y~(z) = c, each step a sumcheck whose final evaluations bec
    sum_j limbs~(r, j) W(j), W = sum_q gamma^q w_q the public limb weights (powers 2^(L i) for
    R and D, +1/-1 on offset and top for an offset, whose value is (2^L - 2^top_bits) M~(r)),
    a sumcheck over the limb axis -> a claim on the limbs.
-4. LogUp over every limb against [0, 2^L) -> a claim on the limbs and one on the
-   multiplicities.
-Per element this costs the limb count (1 to 4 here) in LogUp leaves instead of s + B bits
-each with a booleanity sumcheck; the table's 2^L leaves are paid once per layer.
+The limbs' range check is not a step of the layer: every layer's limbs tensor of width L is
+checked in one LogUp argument against [0, 2^L) after all layer reductions (Circuit.lookups,
+logup.py), which leaves one more claim on the limbs. Per element this costs the limb count
+(1 to 4 here) in LogUp leaves instead of s + B bits each with a booleanity sumcheck; the
+table's 2^L leaves are paid once per circuit (one L for every layer, limb_bits_for).
 """
 
 from __future__ import annotations
@@ -75,10 +76,7 @@ def advice_values(layer: Requant, x: np.ndarray, true_shape: tuple[int, ...],
             limbs[..., part.offset] = top + (1 << width) - (1 << part.top_bits)
     names = layer.advice
     out = {names["q"]: q, names["s"]: s, names["limbs"]: limbs}
-    out = {name: T.pad(value, tensors[name].padded) for name, value in out.items()}
-    out[names["mult"]] = np.bincount(out[names["limbs"]].reshape(-1),
-                                     minlength=1 << width).astype(np.int64)
-    return out
+    return {name: T.pad(value, tensors[name].padded) for name, value in out.items()}
 
 
 def output_values(layer: Requant, advice: dict[str, np.ndarray]) -> np.ndarray:
@@ -186,11 +184,6 @@ def prove(layer: Requant, claim: Claim, values: dict[str, np.ndarray],
     channel.send_sumcheck(f"requant/{layer.out}/recompose", proof)
     channel.send_ext(f"requant/{layer.out}/recompose-eval", ev3[0])
     out.append(Claim(names["limbs"], np.concatenate([r2, r3], axis=1), ev3[0]))
-
-    (za, ya), (zm, ym) = logup.prove(backend.table(values[names["limbs"]]),
-                                     backend.table(values[names["mult"]]), layer.limb_bits,
-                                     f"requant/{layer.out}/logup", channel, backend)
-    out += [Claim(names["limbs"], za, ya), Claim(names["mult"], zm, ym)]
     return out
 
 
@@ -245,21 +238,21 @@ def verify(layer: Requant, claim: Claim, tensors: dict[str, TensorInfo], channel
     if not sumcheck.check_final(final, [ea, weights_at]):
         raise SumcheckFailed(f"requant layer {layer.out!r} (limb recomposition)")
     out.append(Claim(names["limbs"], np.concatenate([r2, r3], axis=1), ea))
-
-    (za, ya), (zm, ym) = logup.verify(limbs_info.num_vars, layer.limb_bits,
-                                      f"requant/{layer.out}/logup", channel)
-    out += [Claim(names["limbs"], za, ya), Claim(names["mult"], zm, ym)]
     return out
 
 
-def limb_bits_for(shift: int, mag_bits: int, elements: int) -> int:
-    """The table width L for a layer of ``elements`` (padded) entries: the one that
-    minimises the LogUp leaves, elements * (padded limb count) + 2^L, the smaller L on a tie
-    (at most logup.MAX_BITS)."""
+def limb_bits_for(layers: list[tuple[int, int, int]]) -> int:
+    """One table width L for every requant layer of a circuit, given each as (shift,
+    mag_bits, padded elements): the one that minimises the LogUp leaves of the circuit's
+    single range check, sum of elements * (padded limb count) + 2^L, the smaller L on a tie
+    (at most logup.MAX_BITS). One width means one argument (one table, one multiplicity
+    vector, the fewest trees), and the table is paid once, so a wide one is cheap."""
     best, best_cost = 1, None
     for bits in range(1, logup.MAX_BITS + 1):
-        probe = Requant("", (), shift=shift, mag_bits=mag_bits, limb_bits=bits)
-        cost = elements * mle.next_pow2(probe.limb_count) + (1 << bits)
+        cost = 1 << bits
+        for shift, mag_bits, elements in layers:
+            probe = Requant("", (), shift=shift, mag_bits=mag_bits, limb_bits=bits)
+            cost += elements * mle.next_pow2(probe.limb_count)
         if best_cost is None or cost < best_cost:
             best, best_cost = bits, cost
     return best
