@@ -6,7 +6,7 @@ by LogUp-GKR (PROTOCOL.md, "LogUp-GKR range checks"; provers/gkr/logup.py).
 Advice per element: quotient Q, sign bit S, and a row of limbs (circuit.Requant.parts): the
 remainder R (s bits) and the magnitude D (B bits, or more, see parts) as limbs of L bits, plus
 for a quantity whose top limb must hold fewer than L bits an offset column
-top + 2^L - 2^top_bits; per layer, the multiplicities of the table [0, 2^L) among all limbs.
+top + 2^L - 2^top_bits (the multiplicities of the table are one tensor per circuit).
 With R = sum_i 2^(L i) Rlimb_i and D likewise the constraints are
 
     c1 = X + 2^(s-1) M - 2^s Q - R = 0     (M: 1 on true entries, 0 on padding)
