@@ -7,12 +7,12 @@ provers/gkr/pcs; the commitment is the verifying key's, absorbed before any chal
 every proof ends with an opening of the claims GKR leaves on them (committed.py); the
 verifying key holds the circuit's shapes and layers but no weight.
 
-Advice (the requant layers' quotients, signs and range-check bits): ``advice="committed"``
-commits it with Ligero at the start of every proof and opens the claims on it with the
-weights' (one set of queries), so the proof no longer grows with it (VGG-16: 64 MB -> 1.3 MB
-public, 2.0 MB committed-weights); ``advice="clear"`` sends it in the proof for the verifier
-to evaluate itself. ``gkr-cw`` commits it; ``gkr`` sends it in the clear, as committing cost
-1.7x its prove time on VGG-16, and ``gkr-ca`` is ``gkr`` with committed advice.
+Advice (the requant layers' quotients, signs, range-check limbs and multiplicities):
+``advice="committed"`` commits it with Ligero at the start of every proof and opens the
+claims on it with the weights' (one set of queries), so the proof no longer grows with it;
+``advice="clear"`` sends it in the proof for the verifier to evaluate itself. ``gkr-cw``
+commits it; ``gkr`` sends it in the clear, as committing cost 1.7x its prove time on VGG-16
+(measured with bit-decomposed range checks), and ``gkr-ca`` is ``gkr`` with committed advice.
 
 Both: BabyBear with every challenge in its degree-4 extension; Fiat-Shamir over SHA-256.
 ``security_bits`` in capabilities is the floor the compiler enforces; each circuit's own

@@ -34,9 +34,17 @@ def new_transcript() -> Transcript:
     return t
 
 
+def _absorbed(label: str, omit: frozenset[str]) -> bool:
+    """Whether a message enters the transcript: always, unless a test names its kind (the
+    label's last part) in ``omit`` to play a weakened transcript."""
+    return not omit or label.rsplit("/", 1)[-1] not in omit
+
+
 class ProverChannel:
-    def __init__(self, transcript: Transcript, magic: bytes = MAGIC) -> None:
+    def __init__(self, transcript: Transcript, magic: bytes = MAGIC,
+                 omit: frozenset[str] = frozenset()) -> None:
         self.transcript = transcript
+        self.omit = omit
         self.parts: list[bytes] = [magic]
         self.size = len(magic)
         self.layout: list[tuple[str, int, int]] = []
@@ -49,7 +57,8 @@ class ProverChannel:
 
     def send_ext(self, label: str, values: np.ndarray) -> None:
         values = np.ascontiguousarray(values, dtype=np.uint64)
-        self.transcript.absorb_ext(label.encode(), values)
+        if _absorbed(label, self.omit):
+            self.transcript.absorb_ext(label.encode(), values)
         self._append(label, F.ext_to_bytes(values))
 
     def send_base(self, label: str, values: np.ndarray) -> None:
@@ -77,7 +86,8 @@ class ProverChannel:
 
 
 class VerifierChannel:
-    def __init__(self, transcript: Transcript, data: bytes, magic: bytes = MAGIC) -> None:
+    def __init__(self, transcript: Transcript, data: bytes, magic: bytes = MAGIC,
+                 omit: frozenset[str] = frozenset()) -> None:
         if not data.startswith(magic):
             other = next((f for m, f in _FORMATS.items() if data.startswith(m)), None)
             if other is not None:
@@ -85,6 +95,7 @@ class VerifierChannel:
                                      f"{_FORMATS[magic]}")
             raise MalformedProof("gkr proof: wrong magic or protocol version")
         self.transcript = transcript
+        self.omit = omit
         self.data = data
         self.pos = len(magic)
 
@@ -102,7 +113,8 @@ class VerifierChannel:
             values = F.ext_from_bytes(raw, () if count == 1 else (count,))
         except ValueError as exc:
             raise MalformedProof(f"gkr proof: {label}: {exc}") from None
-        self.transcript.absorb_ext(label.encode(), values)
+        if _absorbed(label, self.omit):
+            self.transcript.absorb_ext(label.encode(), values)
         return values
 
     def recv_base(self, label: str, count: int) -> np.ndarray:

@@ -18,9 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from provers.gkr import logup
 from provers.gkr import tensor as T
+from provers.gkr.field import P
 
 ROLES = ("input", "weight", "advice", "derived")
+P_HALF = P // 2
 
 
 @dataclass(frozen=True)
@@ -134,36 +137,81 @@ class Rearrange(Layer):
 
 
 @dataclass(frozen=True)
+class LimbPart:
+    """One range-checked quantity of a requant layer in its limbs tensor: ``limbs`` columns
+    from ``start``, each a value in [0, 2^limb_bits), the quantity being
+    sum_i 2^(limb_bits i) limb_i; its top limb is meant to hold ``top_bits`` bits, and when
+    that is fewer than limb_bits column ``offset`` holds top + 2^limb_bits - 2^top_bits,
+    range-checked too, so the top limb is below 2^top_bits (-1: no such column)."""
+
+    key: str
+    start: int
+    limbs: int
+    top_bits: int
+    offset: int
+
+
+@dataclass(frozen=True)
 class Requant(Layer):
     """q = floor((x + 2^(shift-1)) / 2^shift) elementwise, then out = max(0, q) (mode
     ``relu``), q (``identity``) or [q > 0] (``sign``, the comparisons of decision trees),
     proven with range-checked advice (PROTOCOL.md, "Requantize + ReLU"): quotient ``q``, sign
-    bit ``s``, remainder bits ``rbits`` (``shift`` of them) and magnitude bits ``dbits``
-    (``mag_bits`` of them)."""
+    bit ``s``, the remainder (``shift`` bits) and the magnitude (``mag_bits`` bits) as limbs
+    of ``limb_bits`` bits in one tensor ``limbs``, range-checked by LogUp against the table
+    [0, 2^limb_bits) together with every other layer's limbs of that width
+    (``Circuit.lookups``; PROTOCOL.md, "LogUp-GKR range checks")."""
 
     shift: int = 0
     mode: str = "relu"
     mag_bits: int = 8
+    limb_bits: int = 8
     kind = "requant"
 
     @property
     def advice(self) -> dict[str, str]:
-        names = {"q": f"{self.out}#q", "s": f"{self.out}#s", "dbits": f"{self.out}#dbits"}
-        if self.shift:
-            names["rbits"] = f"{self.out}#rbits"
-        return names
+        return {"q": f"{self.out}#q", "s": f"{self.out}#s", "limbs": f"{self.out}#limbs"}
+
+    @property
+    def parts(self) -> tuple[LimbPart, ...]:
+        """The remainder ("r", exactly ``shift`` bits) and the magnitude ("d", at least
+        ``mag_bits`` bits: widened to whole limbs where 2^(shift + width) + 2^shift < p/2
+        still holds, the bound the layer's soundness needs) as limb columns."""
+        width_l = self.limb_bits
+        parts, col = [], 0
+        for key, width, exact in (("r", self.shift, True), ("d", self.mag_bits, False)):
+            if width == 0:
+                continue
+            limbs = -(-width // width_l)
+            top = width - (limbs - 1) * width_l
+            if not exact and (1 << (self.shift + limbs * width_l)) + (1 << self.shift) < (
+                    P_HALF):
+                top = width_l
+            offset = col + limbs if top < width_l else -1
+            parts.append(LimbPart(key, col, limbs, top, offset))
+            col += limbs + (offset >= 0)
+        return tuple(parts)
+
+    @property
+    def limb_count(self) -> int:
+        return sum(p.limbs + (p.offset >= 0) for p in self.parts)
+
+    def advice_shapes(self, x_shape: tuple[int, ...]) -> dict[str, tuple[int, ...]]:
+        return {"q": x_shape, "s": x_shape, "limbs": (*x_shape, self.limb_count)}
 
     def error_terms(self, tensors: dict[str, TensorInfo]) -> int:
         v = tensors[self.inputs[0]].num_vars
         terms = 3 * v if self.mode == "relu" else 0  # the Hadamard out = s * q
         terms += v + 2 + 3 * v  # random point, beta combination, constraint sumcheck
-        for name in self.advice.values():
-            info = tensors[name]
-            if name.endswith("bits"):
-                bit_vars = info.num_vars - v
-                terms += 2 * bit_vars  # recomposition sumcheck
-                terms += info.num_vars + 3 * info.num_vars  # booleanity point + sumcheck
-        return terms
+        limbs = tensors[self.advice["limbs"]]
+        parts = self.parts
+        quantities = len(parts) + sum(p.offset >= 0 for p in parts)
+        terms += v if any(p.offset >= 0 for p in parts) else 0  # offsets checked at a point
+        return terms + max(quantities - 1, 0) + 2 * (limbs.num_vars - v)  # recomposition
+
+
+def lookup_mult(bits: int) -> str:
+    """The advice tensor of the multiplicities of the table [0, 2^bits) (Circuit.lookups)."""
+    return f"range{bits}#mult"
 
 
 @dataclass(frozen=True)
@@ -178,6 +226,16 @@ class Circuit:
     def advice(self) -> list[str]:
         """Advice tensors in the order they enter the transcript."""
         return [t.name for t in self.tensors.values() if t.role == "advice"]
+
+    def lookups(self) -> dict[int, list[str]]:
+        """The range checks, one per limb width L in increasing order: L -> the limbs tensors
+        of every requant layer of that width, in layer order, checked in one LogUp argument
+        against [0, 2^L) with the multiplicities ``lookup_mult(L)`` (an advice tensor)."""
+        groups: dict[int, list[str]] = {}
+        for layer in self.layers:
+            if isinstance(layer, Requant):
+                groups.setdefault(layer.limb_bits, []).append(layer.advice["limbs"])
+        return dict(sorted(groups.items()))
 
     def producer(self) -> dict[str, Layer]:
         return {layer.out: layer for layer in self.layers}
@@ -223,7 +281,10 @@ class Circuit:
         for name, count in self.consumers().items():
             if count > 1 and self.tensors[name].role == "derived":
                 terms += (count - 1) + 2 * self.tensors[name].num_vars
-        return terms + sum(layer.error_terms(self.tensors) for layer in self.layers)
+        terms += sum(layer.error_terms(self.tensors) for layer in self.layers)
+        for bits, names in self.lookups().items():
+            terms += logup.error_terms([self.tensors[n].size for n in names], bits)
+        return terms
 
     def security_bits(self, field_bits: float) -> int:
         return math.floor(field_bits - math.log2(max(self.soundness_error_terms(), 1)))

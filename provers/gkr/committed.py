@@ -98,13 +98,12 @@ def advice_layout(circuit: Circuit, cols: int | None = None,
 
 def advice_claim_count(circuit: Circuit) -> int:
     """How many claims GKR leaves on advice (requant layers, layers/requant.py): the ReLU
-    product's two (or the output's one), the constraints' two, and per bits tensor the
-    recomposition's and the booleanity's."""
-    count = 0
+    product's two (or the output's one), the constraints' two, the limbs' recomposition
+    claim and LogUp claim; and per range check (Circuit.lookups) the multiplicities' claim."""
+    count = len(circuit.lookups())
     for layer in circuit.layers:
         if isinstance(layer, Requant):
-            bits = sum(1 for key in layer.advice if key.endswith("bits"))
-            count += (2 if layer.mode == "relu" else 1) + 2 + 2 * bits
+            count += (2 if layer.mode == "relu" else 1) + 2 + 2
     return count
 
 

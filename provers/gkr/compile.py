@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from provers.gkr import logup
 from provers.gkr import tensor as T
 from provers.gkr.circuit import (
     Add,
@@ -22,6 +23,7 @@ from provers.gkr.circuit import (
     Requant,
     Scale,
     TensorInfo,
+    lookup_mult,
 )
 from provers.gkr.errors import UnsupportedCircuit
 from provers.gkr.layers import requant
@@ -68,7 +70,7 @@ def _fuse(model: QuantizedModel) -> list[tuple[QNode, ...]]:
     return groups
 
 
-def _requant(group: tuple[QNode, ...], model: QuantizedModel) -> Requant:
+def _requant(group: tuple[QNode, ...], model: QuantizedModel, limb_bits: int = 8) -> Requant:
     first, last = group[0], group[-1]
     shift = int(last.attrs["shift"]) if last.op == "rescale" else 0
     mode = {"relu": "relu", "sign": "sign"}.get(first.op, "identity")
@@ -78,7 +80,20 @@ def _requant(group: tuple[QNode, ...], model: QuantizedModel) -> Requant:
         raise UnsupportedCircuit(
             f"node {last.name!r}: a shift of {shift} with {mag_bits}-bit quotients reaches "
             f"2^{shift + mag_bits}, too close to p/2 to range-check soundly")
-    return Requant(last.output, (first.inputs[0],), shift=shift, mode=mode, mag_bits=mag_bits)
+    return Requant(last.output, (first.inputs[0],), shift=shift, mode=mode, mag_bits=mag_bits,
+                   limb_bits=limb_bits)
+
+
+def _limb_bits(model: QuantizedModel, groups: list[tuple[QNode, ...]]) -> int:
+    """The circuit's one limb width (requant.limb_bits_for) over its requant layers."""
+    shapes = model.shapes()
+    plan = []
+    for group in groups:
+        if group[-1].op in ("relu", "rescale", "sign"):
+            layer = _requant(group, model)
+            elements = int(np.prod(T.padded_shape(shapes[layer.inputs[0]])))
+            plan.append((layer.shift, layer.mag_bits, elements))
+    return requant.limb_bits_for(plan)
 
 
 def compile_model(model: QuantizedModel) -> Circuit:
@@ -98,18 +113,19 @@ def compile_model(model: QuantizedModel) -> Circuit:
         tensors[name] = TensorInfo(name, tuple(value.shape), "weight")
         weights[name] = T.pad(value)
     layers: list[Layer] = []
-    for group in _fuse(model):
+    groups = _fuse(model)
+    limb_bits = _limb_bits(model, groups)
+    for group in groups:
         node = group[-1]
         shape_of = [shapes[i] for i in group[0].inputs]
         out_shape = shapes[node.output]
         if node.op in ("relu", "rescale", "sign"):
-            layer = _requant(group, model)
+            layer = _requant(group, model, limb_bits)
             layers.append(layer)
             x_shape = shapes[layer.inputs[0]]
-            names = layer.advice
-            for key, name in names.items():
-                extra = {"rbits": (layer.shift,), "dbits": (layer.mag_bits,)}.get(key, ())
-                tensors[name] = TensorInfo(name, (*x_shape, *extra), "advice")
+            shapes_of = layer.advice_shapes(x_shape)
+            for key, name in layer.advice.items():
+                tensors[name] = TensorInfo(name, shapes_of[key], "advice")
         elif node.op == "matmul":
             if len(shape_of[0]) != 2 or len(shape_of[1]) != 2:
                 raise UnsupportedCircuit(f"node {node.name!r}: matmul of shapes {shape_of} "
@@ -140,6 +156,9 @@ def compile_model(model: QuantizedModel) -> Circuit:
         else:
             raise UnsupportedCircuit(f"node {node.name!r}: op {node.op!r} has no GKR layer yet")
         tensors[node.output] = TensorInfo(node.output, out_shape, "derived")
+    for bits in sorted({layer.limb_bits for layer in layers if isinstance(layer, Requant)}):
+        name = lookup_mult(bits)
+        tensors[name] = TensorInfo(name, (1 << bits,), "advice")
     return Circuit(tensors=tensors, layers=tuple(layers), input=model.input_name,
                    output=model.output_name, weights=weights)
 
@@ -160,4 +179,6 @@ def tensor_values(model: QuantizedModel, circuit: Circuit, x: np.ndarray
             if not np.array_equal(requant.output_values(layer, advice), out[layer.out]):
                 raise AssertionError(f"requant layer {layer.out!r}: advice disagrees with "
                                      f"the model's inference")
+    for bits, names in circuit.lookups().items():
+        out[lookup_mult(bits)] = logup.multiplicities([out[n] for n in names], bits)
     return out

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from provers.base import MalformedProof, ProofRejected
 
-__all__ = ["ClaimMismatch", "LeafMismatch", "MalformedProof", "SumcheckFailed",
-           "UnsupportedCircuit"]
+__all__ = ["ClaimMismatch", "LeafMismatch", "MalformedProof", "RangeCheckFailed",
+           "SumcheckFailed", "UnsupportedCircuit"]
 
 
 class SumcheckFailed(ProofRejected):
@@ -21,6 +21,15 @@ class ClaimMismatch(ProofRejected):
 
     def __init__(self, where: str) -> None:
         super().__init__(f"claimed evaluations do not add up in {where}")
+        self.where = where
+
+
+class RangeCheckFailed(ProofRejected):
+    """A LogUp range check's two sums differ (or a root denominator is zero): some value is
+    outside the table, or a multiplicity is wrong."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(f"range check failed in {where}")
         self.where = where
 
 

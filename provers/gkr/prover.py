@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from provers.gkr import committed_prover
+from provers.gkr import committed_prover, logup
 from provers.gkr import tensor as T
 from provers.gkr.backends import Backend
 from provers.gkr.backends import get as get_backend
 from provers.gkr.channel import MAGIC, MAGIC_COMMITTED_ADVICE, ProverChannel
-from provers.gkr.circuit import Circuit
+from provers.gkr.circuit import Circuit, lookup_mult
 from provers.gkr.claim import Claim, prove_merge
 from provers.gkr.committed import Layout
 from provers.gkr.layers import REDUCTIONS
@@ -66,6 +66,13 @@ def prove(circuit: Circuit, values: dict[str, np.ndarray],
         for new in REDUCTIONS[layer.kind].prove(layer, claim, values, circuit.tensors,
                                                 channel, backend):
             claims.setdefault(new.tensor, []).append(new)
+    for bits, names in circuit.lookups().items():
+        mult = lookup_mult(bits)
+        made, (zm, ym) = logup.prove([values[n] for n in names], values[mult], bits,
+                                     f"lookup/{bits}", channel, backend)
+        for name, (z, y) in zip(names, made, strict=True):
+            claims.setdefault(name, []).append(Claim(name, z, y))
+        claims.setdefault(mult, []).append(Claim(mult, zm, ym))
     parts = []
     if committed is not None:
         parts.append(_opening(committed[0], committed[1], claims))

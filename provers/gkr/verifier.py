@@ -14,9 +14,10 @@ import numpy as np
 
 from provers.base import ProofRejected
 from provers.gkr import field as F
+from provers.gkr import logup
 from provers.gkr import tensor as T
 from provers.gkr.channel import MAGIC, MAGIC_COMMITTED_ADVICE, VerifierChannel
-from provers.gkr.circuit import Circuit
+from provers.gkr.circuit import Circuit, lookup_mult
 from provers.gkr.claim import Claim, verify_merge
 from provers.gkr.committed import Layout, Opening, verify_claims
 from provers.gkr.errors import LeafMismatch
@@ -79,6 +80,13 @@ def verify(circuit: Circuit, x: np.ndarray, y: np.ndarray, proof: bytes,
                  verify_merge(pending, circuit.tensors[layer.out].num_vars, channel))
         for new in REDUCTIONS[layer.kind].verify(layer, claim, circuit.tensors, channel):
             claims.setdefault(new.tensor, []).append(new)
+    for bits, names in circuit.lookups().items():
+        mult = lookup_mult(bits)
+        made, (zm, ym) = logup.verify([circuit.tensors[n].size for n in names], bits,
+                                      f"lookup/{bits}", channel)
+        for name, (z, y) in zip(names, made, strict=True):
+            claims.setdefault(name, []).append(Claim(name, z, y))
+        claims.setdefault(mult, []).append(Claim(mult, zm, ym))
     parts = []
     if committed is not None:
         parts.append(_opening(committed[0], committed[1], claims))

@@ -107,7 +107,7 @@ def test_merkle_multiproof_roundtrip(indices):
 def test_params_reach_100_bits():
     assert DEFAULT.query_error_bits() >= 100
     assert DEFAULT.security_bits(1 << 21) >= 100
-    assert DEFAULT.security_bits(1 << 23) < 100  # the n / |K| term counts
+    assert DEFAULT.security_bits(1 << 24) < 100  # the n / |K| term counts
     assert LigeroParams.for_bits(100, blowup=2).queries == 241
     assert LigeroParams.conservative().queries == 241
     assert LigeroParams.for_bits(100, blowup=4, radius_divisor=2).queries == 148

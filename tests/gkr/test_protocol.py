@@ -18,8 +18,9 @@ from provers.gkr import field as F
 from provers.gkr import mle, verifier
 from provers.gkr import prover as gkr_prover
 from provers.gkr.adapter import FIELD_BITS
+from provers.gkr.circuit import lookup_mult
 from provers.gkr.compile import compile_model, tensor_values
-from provers.gkr.errors import ClaimMismatch, LeafMismatch, SumcheckFailed
+from provers.gkr.errors import ClaimMismatch, LeafMismatch, RangeCheckFailed, SumcheckFailed
 from provers.gkr.statement import absorb_output, bind_prefix
 from zkbench.qmodel import QNode, QuantizedModel
 
@@ -152,6 +153,8 @@ def test_changed_claimed_evaluation_is_rejected(kind):
         if label.startswith("advice/"):
             continue  # advice is checked as a leaf: see test_changed_advice_is_rejected
         expected = ClaimMismatch if label.startswith(("add/", "add_bias/")) else SumcheckFailed
+        if label.endswith("/roots"):  # a LogUp root: the two sums no longer agree
+            expected = RangeCheckFailed
         for i, offset in enumerate(range(start, end, 16)):  # every element, rotating limbs
             offset += 4 * (i % 4)
             with pytest.raises(expected):
@@ -327,22 +330,47 @@ def test_wrong_sign_bit_is_caught():
         verifier.verify(circuit, x, y, proof())
 
 
+def _set_limbs(layer, limbs, idx, key: str, value: int) -> None:
+    """Write ``value`` into quantity ``key``'s limbs at element ``idx`` the way the honest
+    prover lays them out (digits base 2^L, the rest in the top limb, its offset column
+    recomputed), whether or not the value fits."""
+    part = next(p for p in layer.parts if p.key == key)
+    width = layer.limb_bits
+    for i in range(part.limbs):
+        digit = value >> (width * i)
+        limbs[idx + (part.start + i,)] = digit if i == part.limbs - 1 else digit % (1 << width)
+    if part.offset >= 0:
+        top = limbs[idx + (part.start + part.limbs - 1,)]
+        limbs[idx + (part.offset,)] = top + (1 << width) - (1 << part.top_bits)
+
+
+def _honest_mult(layer, values) -> None:
+    """The multiplicities of the table entries among the limbs (values out of range do not
+    count: no multiplicity can account for them)."""
+    limbs = values[layer.advice["limbs"]].reshape(-1)
+    table = 1 << layer.limb_bits
+    values[lookup_mult(layer.limb_bits)] = np.bincount(limbs[(limbs >= 0) & (limbs < table)],
+                                               minlength=table)
+
+
 def test_out_of_range_remainder_is_caught():
-    """R + 2^s with Q - 1 satisfies X + h = 2^s Q + R, but R no longer fits s boolean bits."""
+    """R + 2^s with Q - 1 satisfies X + h = 2^s Q + R, but R no longer fits s bits: its top
+    limb or its offset column leaves the table."""
     circuit, x, honest = _requant_case(7)
     layer = circuit.layers[-1]
     values, proof = _prove_with(circuit, honest)
     q, s = values[layer.advice["q"]], values[layer.advice["s"]]
-    rbits, dbits = values[layer.advice["rbits"]], values[layer.advice["dbits"]]
+    limbs = values[layer.advice["limbs"]]
     idx = tuple(np.argwhere(q > 1)[0])
+    r = sum(int(limbs[idx + (p.start + i,)]) << (layer.limb_bits * i)
+            for p in layer.parts if p.key == "r" for i in range(p.limbs))
     q[idx] -= 1
-    rbits[idx + (0,)] += 1 << layer.shift  # recomposes to R + 2^s: not a bit any more
-    d = int(q[idx]) - 1 if s[idx] else -int(q[idx])
-    dbits[idx] = 0
-    dbits[idx + (slice(0, layer.mag_bits),)] = (d >> np.arange(layer.mag_bits)) & 1
+    _set_limbs(layer, limbs, idx, "r", r + (1 << layer.shift))
+    _set_limbs(layer, limbs, idx, "d", int(q[idx]) - 1 if s[idx] else -int(q[idx]))
+    _honest_mult(layer, values)
     values[layer.out] = q * s
     y = values[layer.out][tuple(slice(0, n) for n in circuit.tensors[layer.out].shape)]
-    with pytest.raises(SumcheckFailed, match="rbits booleanity"):
+    with pytest.raises(RangeCheckFailed, match="sums differ"):
         verifier.verify(circuit, x, y, proof())
 
 
@@ -350,12 +378,61 @@ def test_wrong_magnitude_is_caught():
     circuit, x, honest = _requant_case(0)
     layer = circuit.layers[-1]
     values, proof = _prove_with(circuit, honest)
-    dbits = values[layer.advice["dbits"]]
+    limbs = values[layer.advice["limbs"]]
+    d_start = next(p.start for p in layer.parts if p.key == "d")
     idx = tuple(np.argwhere(values[layer.advice["q"]] > 0)[0])
-    dbits[idx + (0,)] ^= 1  # D no longer equals |Q|
+    limbs[idx + (d_start,)] ^= 1  # D no longer equals |Q|
+    _honest_mult(layer, values)
     y = values[layer.out][tuple(slice(0, n) for n in circuit.tensors[layer.out].shape)]
     with pytest.raises(SumcheckFailed, match="constraints"):
         verifier.verify(circuit, x, y, proof())
+
+
+@pytest.mark.parametrize("shift", [0, 7])
+def test_limb_out_of_range_is_caught_whatever_the_multiplicities(shift):
+    """A limb raised by 2^L and the next one lowered by 1 recompose to the same value, so
+    every constraint holds, but the first is outside the table: no multiplicities (honest
+    counts of the rest, or the original ones) balance the sums."""
+    circuit, x, honest = _requant_case(shift)
+    layer = circuit.layers[-1]
+    values, proof = _prove_with(circuit, honest)
+    part = next(p for p in layer.parts if p.limbs >= 2 and p.offset < 0)
+    limbs = values[layer.advice["limbs"]]
+    idx = (0,) * (limbs.ndim - 1)
+    limbs[idx + (part.start,)] += 1 << layer.limb_bits
+    limbs[idx + (part.start + 1,)] -= 1
+    y = values[layer.out][tuple(slice(0, n) for n in circuit.tensors[layer.out].shape)]
+    for mult in ("kept", "honest"):
+        if mult == "honest":
+            _honest_mult(layer, values)
+        with pytest.raises(RangeCheckFailed, match="sums differ"):
+            verifier.verify(circuit, x, y, proof())
+
+
+def test_wrong_multiplicity_is_caught():
+    circuit, x, honest = _requant_case(7)
+    layer = circuit.layers[-1]
+    values, proof = _prove_with(circuit, honest)
+    values[lookup_mult(layer.limb_bits)][3] += 1
+    y = values[layer.out][tuple(slice(0, n) for n in circuit.tensors[layer.out].shape)]
+    with pytest.raises(RangeCheckFailed, match="sums differ"):
+        verifier.verify(circuit, x, y, proof())
+
+
+def test_limb_plan_covers_every_width():
+    """Each quantity's limbs cover its width; the remainder exactly (an offset column when
+    its top limb is narrower than L), the magnitude at least."""
+    from provers.gkr.circuit import Requant
+    for shift in (0, 1, 5, 7, 12, 16, 17):
+        for mag_bits in (1, 5, 8, 13, 26 - shift):
+            for bits in range(1, 17):
+                layer = Requant("y", ("x",), shift=shift, mag_bits=mag_bits, limb_bits=bits)
+                for part in layer.parts:
+                    width = shift if part.key == "r" else mag_bits
+                    covered = (part.limbs - 1) * bits + part.top_bits
+                    assert covered == width if part.key == "r" else covered >= width
+                    assert (part.offset >= 0) == (part.top_bits < bits)
+                assert layer.limb_count == sum(p.limbs + (p.offset >= 0) for p in layer.parts)
 
 
 def test_sign_of_zero_is_pinned():

@@ -4,7 +4,8 @@ A backend holds the prover's tables (tensor values encoded in BabyBear, eq table
 tables) in its own array type and runs the hot kernels on them: base and extension field
 arithmetic, eq tables, MLE folds and evaluations, the sumcheck round evaluations (products of
 up to three tables and the factored sums of products of the constraint layers), the matmul
-layer's table preparation and the requant layer's bit-matrix contraction. Everything that
+layer's table preparation, the requant layer's limb-matrix contraction and the LogUp
+fraction trees. Everything that
 enters the Fiat-Shamir transcript (round polynomials, claimed evaluations) comes back to the
 host as numpy arrays, and the transcript is hashed there, so every backend writes the same
 proof bytes for the same statement: field arithmetic is exact, so there is nothing to differ.
@@ -80,6 +81,24 @@ class Backend(Protocol):
 
     def col_combination(self, m: np.ndarray, e: Table) -> Table:
         """sum_l M[:, l] e[:, l] for a signed integer matrix M (rows, cols): (4, rows)."""
+        ...
+
+    def size(self, t: Table) -> int:
+        """A table's length."""
+        ...
+
+    def to_host_ext(self, t: Table) -> np.ndarray:
+        """A table as a numpy extension array (4, n) on the host."""
+        ...
+
+    def alpha_minus(self, alpha: np.ndarray, t: Table) -> Table:
+        """alpha - t for an extension scalar alpha and a base table t: (4, n)."""
+        ...
+
+    def fraction_level(self, p: Table | None, q: Table) -> tuple[Table, Table]:
+        """One level of a LogUp fraction tree (provers/gkr/logup.py): for halves L, R of
+        length n of the 2n-entry tables p (None: all ones; base or extension) and q
+        (extension), (pL qR + pR qL, qL qR)."""
         ...
 
     def evaluate(self, values: np.ndarray, point: np.ndarray) -> np.ndarray:

@@ -54,6 +54,27 @@ class NumpyBackend:
             return F.ext_small_matvec(m.astype(np.float64), e, check=False)
         return F.ext_matvec(F.encode(m.reshape(-1)).reshape(m.shape), e)
 
+    def size(self, t: np.ndarray) -> int:
+        return int(t.shape[-1])
+
+    def to_host_ext(self, t: np.ndarray) -> np.ndarray:
+        return F.ext_from_base(t) if t.ndim == 1 else t
+
+    def alpha_minus(self, alpha: np.ndarray, t: np.ndarray) -> np.ndarray:
+        out = np.empty((F.EXT_DEGREE, t.shape[-1]), np.uint64)
+        out[0] = F.sub(np.full(t.shape[-1], alpha[0], np.uint64), t)
+        out[1:] = np.asarray(alpha, np.uint64)[1:, None]
+        return out
+
+    def fraction_level(self, p, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        h = q.shape[-1] // 2
+        ql, qr = np.ascontiguousarray(q[:, :h]), np.ascontiguousarray(q[:, h:])
+        if p is None:
+            return F.ext_add(ql, qr), F.ext_mul(ql, qr)
+        pl, pr = np.ascontiguousarray(p[..., :h]), np.ascontiguousarray(p[..., h:])
+        mul = F.ext_mul_base if p.ndim == 1 else F.ext_mul
+        return F.ext_add(mul(qr, pl), mul(ql, pr)), F.ext_mul(ql, qr)
+
     def evaluate(self, values: np.ndarray, point: np.ndarray) -> np.ndarray:
         return T.evaluate(values, point)
 

@@ -89,6 +89,27 @@ class TorchBackend:
     def col_combination(self, m: np.ndarray, e: torch.Tensor) -> torch.Tensor:
         return tf.limb_matvec(self._upload(m), e)
 
+    def size(self, t: torch.Tensor) -> int:
+        return int(t.shape[-1])
+
+    def to_host_ext(self, t: torch.Tensor) -> np.ndarray:
+        return tf.to_host(tf.ext_from_base(t) if t.ndim == 1 else t)
+
+    def alpha_minus(self, alpha: np.ndarray, t: torch.Tensor) -> torch.Tensor:
+        a = tf.ext_const(alpha, self.device, 1)
+        out = a.expand(F.EXT_DEGREE, t.shape[-1]).clone()
+        out[0] = tf.sub(out[0], t)
+        return out
+
+    def fraction_level(self, p, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = q.shape[-1] // 2
+        ql, qr = q[:, :h], q[:, h:]
+        if p is None:
+            return tf.add(ql, qr), tf.ext_mul(ql, qr)
+        pl, pr = p[..., :h], p[..., h:]
+        mul = tf.ext_mul_base if p.ndim == 1 else tf.ext_mul
+        return tf.add(mul(qr, pl), mul(ql, pr)), tf.ext_mul(ql, qr)
+
     def evaluate(self, values: np.ndarray, point: np.ndarray) -> np.ndarray:
         """tensor.evaluate's split: eq rows times the matrix (limbs), dotted with eq columns."""
         point = np.asarray(point, dtype=np.uint64).reshape(F.EXT_DEGREE, -1)

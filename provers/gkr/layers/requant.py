@@ -1,31 +1,40 @@
 """Requantize + ReLU: q = floor((x + 2^(s-1)) / 2^s), then y = max(0, q) (``relu``), q
 (``identity``) or [q > 0] (``sign``) (PROTOCOL.md, "Requantize + ReLU"; the
-advice-and-range-check form of zkCNN, Liu et al. 2021, and DeepProve).
+advice-and-range-check form of zkCNN, Liu et al. 2021, and DeepProve), with the range checks
+by LogUp-GKR (PROTOCOL.md, "LogUp-GKR range checks"; provers/gkr/logup.py).
 
-Advice per element: quotient Q, sign bit S, remainder bits (s of them) and magnitude bits
-(B of them). With R = sum_j 2^j Rbits_j and D = sum_j 2^j Dbits_j the constraints are
+Advice per element: quotient Q, sign bit S, and a row of limbs (circuit.Requant.parts): the
+remainder R (s bits) and the magnitude D (B bits, or more, see parts) as limbs of L bits, plus
+for a quantity whose top limb must hold fewer than L bits an offset column
+top + 2^L - 2^top_bits (the multiplicities of the table are one tensor per circuit).
+With R = sum_i 2^(L i) Rlimb_i and D likewise the constraints are
 
     c1 = X + 2^(s-1) M - 2^s Q - R = 0     (M: 1 on true entries, 0 on padding)
     c2 = S^2 - S = 0
     c3 = D - S (Q - 1) + (1 - S) Q = D - 2SQ + Q + S = 0
-    every bit b: b^2 - b = 0
+    offset - top = (2^L - 2^top_bits) M
+    every limb in [0, 2^L)                  (LogUp)
 
-Sound for every input: R in [0, 2^s) makes 2^s Q = X + 2^(s-1) - R; D in [0, 2^B) with S a bit
-means Q - 1 in [0, 2^B) when S = 1 and -Q in [0, 2^B) when S = 0, so Q is an integer in
-(-2^B, 2^B] and, as 2^(s+B) + 2^s < p/2, the first equation holds over the integers: Q is the
-true rounded quotient and S = [Q > 0] exactly (no freedom at Q = 0). The output is S * Q,
-Q or S.
+Sound for every input: the limbs give R in [0, 2^s) exactly (the offset column bounds the
+top limb) and D in [0, 2^B') with 2^(s+B') + 2^s < p/2; D with S a bit means Q - 1 in
+[0, 2^B') when S = 1 and -Q in [0, 2^B') when S = 0, so Q is an integer in (-2^B', 2^B'] and
+the first equation holds over the integers: Q is the true rounded quotient and S = [Q > 0]
+exactly (no freedom at Q = 0). The output is S * Q, Q or S.
 
 Reduction of a claim Y~(z) = c, each step a sumcheck whose final evaluations become claims:
 1. ReLU: sum_b eq(z, b) S[b] Q[b] = c (degree 3) -> claims on S, Q. Otherwise the claim is
    Q's (identity) or S's (sign).
 2. Draw z', beta: sum_b eq(z', b) (c1 + beta c2 + beta^2 c3) = 0 (degree 3) -> claims on X
    (the layer below), Q, S, and values R~(r), D~(r).
-3. Recomposition R~(r) = sum_j Rbits~(r, j) 2^j: a sumcheck over j against the public vector
-   of powers of two -> a claim on Rbits; the same for D.
-4. Booleanity of each bits tensor: sum eq(z'', .) (b^2 - b) = 0 -> a claim on the bits.
-Advice is in the clear in this version (the verifier evaluates its claims itself and checks
-its padding is zero); a commitment replaces that later without changing the reduction.
+3. Recomposition, every quantity at once: gamma; sum_q gamma^q value_q(r) =
+   sum_j limbs~(r, j) W(j), W = sum_q gamma^q w_q the public limb weights (powers 2^(L i) for
+   R and D, +1/-1 on offset and top for an offset, whose value is (2^L - 2^top_bits) M~(r)),
+   a sumcheck over the limb axis -> a claim on the limbs.
+The limbs' range check is not a step of the layer: every layer's limbs tensor of width L is
+checked in one LogUp argument against [0, 2^L) after all layer reductions (Circuit.lookups,
+logup.py), which leaves one more claim on the limbs. Per element this costs the limb count
+(1 to 4 here) in LogUp leaves instead of s + B bits each with a booleanity sumcheck; the
+table's 2^L leaves are paid once per circuit (one L for every layer, limb_bits_for).
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ from __future__ import annotations
 import numpy as np
 
 from provers.gkr import field as F
-from provers.gkr import mle, sumcheck
+from provers.gkr import logup, mle, sumcheck
 from provers.gkr import tensor as T
 from provers.gkr.circuit import Requant, TensorInfo
 from provers.gkr.claim import Claim
@@ -56,11 +65,17 @@ def advice_values(layer: Requant, x: np.ndarray, true_shape: tuple[int, ...],
     if d.size and int(d.max()) >= 1 << layer.mag_bits:
         raise ValueError(f"requant layer {layer.out!r}: |quotient| {int(d.max())} exceeds the "
                          f"{layer.mag_bits}-bit range the circuit was compiled for")
+    width = layer.limb_bits
+    limbs = np.zeros((*xt.shape, layer.limb_count), np.int64)
+    for part in layer.parts:
+        value = r if part.key == "r" else d
+        for i in range(part.limbs):
+            limbs[..., part.start + i] = (value >> (width * i)) & ((1 << width) - 1)
+        if part.offset >= 0:
+            top = limbs[..., part.start + part.limbs - 1]
+            limbs[..., part.offset] = top + (1 << width) - (1 << part.top_bits)
     names = layer.advice
-    out = {names["q"]: q, names["s"]: s,
-           names["dbits"]: (d[..., None] >> np.arange(layer.mag_bits)) & 1}
-    if layer.shift:
-        out[names["rbits"]] = (r[..., None] >> np.arange(layer.shift)) & 1
+    out = {names["q"]: q, names["s"]: s, names["limbs"]: limbs}
     return {name: T.pad(value, tensors[name].padded) for name, value in out.items()}
 
 
@@ -73,14 +88,6 @@ def _mask(true_shape: tuple[int, ...]) -> np.ndarray:
     return T.pad(np.ones(true_shape, dtype=np.int64))
 
 
-def _powers(bits: int, padded: int) -> np.ndarray:
-    return T.pad(1 << np.arange(bits, dtype=np.int64), (padded,))
-
-
-def _width(layer: Requant, key: str) -> int:
-    return layer.shift if key == "rbits" else layer.mag_bits
-
-
 def _constraint_terms(layer: Requant, beta: np.ndarray) -> list[sumcheck.Term]:
     """Tables: 0 eq, 1 X, 2 M, 3 Q, 4 R, 5 S, 6 D."""
     b2 = F.ext_mul(beta, beta)
@@ -90,14 +97,49 @@ def _constraint_terms(layer: Requant, beta: np.ndarray) -> list[sumcheck.Term]:
             (F.ext_mul(b2, _e(-2)), (0, 5, 3)), (b2, (0, 3)), (b2, (0, 5))]
 
 
-_BOOL_TERMS = [(F.ext_one(), (0, 1, 1)), (F.ext_from_base(np.uint64(F.P - 1)), (0, 1))]
+def _weights(layer: Requant, columns: int) -> list[tuple[str, np.ndarray]]:
+    """Each recomposed quantity's weights over the (padded) limb axis: ("r" | "d", powers of
+    2^L on its limbs), and for each offset column (key + "-offset", +1 on it, -1 on the top
+    limb)."""
+    out = []
+    for part in layer.parts:
+        w = np.zeros(columns, np.int64)
+        w[part.start:part.start + part.limbs] = 1 << (layer.limb_bits * np.arange(part.limbs))
+        out.append((part.key, w))
+        if part.offset >= 0:
+            w = np.zeros(columns, np.int64)
+            w[part.offset], w[part.start + part.limbs - 1] = 1, -1
+            out.append((part.key + "-offset", w))
+    return out
+
+
+def _offset_value(layer: Requant, key: str, mask_at_r: np.ndarray) -> np.ndarray:
+    part = next(p for p in layer.parts if p.key + "-offset" == key)
+    gap = (1 << layer.limb_bits) - (1 << part.top_bits)
+    return F.ext_mul(_e(gap), mask_at_r)
+
+
+def _combine(values: list[np.ndarray], gamma: np.ndarray) -> np.ndarray:
+    total, power = F.ext_zero(), F.ext_one()
+    for value in values:
+        total = F.ext_add(total, F.ext_mul(power, value))
+        power = F.ext_mul(power, gamma)
+    return total
+
+
+def _combined_weights(weights: list[tuple[str, np.ndarray]], gamma: np.ndarray
+                      ) -> np.ndarray:
+    return _combine([F.ext_from_base(F.encode(w)) for _, w in weights], gamma)
+
+
+def _recomposed(layer: Requant, limbs: np.ndarray, key: str) -> np.ndarray:
+    weights = dict(_weights(layer, limbs.shape[1]))
+    if key not in weights:
+        return np.zeros(limbs.shape[0], np.int64)
+    return limbs @ weights[key]
 
 
 # ---------------------------------------------------------------------------------- prover
-
-
-def _bits_matrix(bits: np.ndarray) -> np.ndarray:
-    return bits.reshape(-1, bits.shape[-1])
 
 
 def prove(layer: Requant, claim: Claim, values: dict[str, np.ndarray],
@@ -119,38 +161,29 @@ def prove(layer: Requant, claim: Claim, values: dict[str, np.ndarray],
     v = claim.point.shape[1]
     z = channel.challenges(f"requant/{layer.out}/point", v)
     beta = channel.challenge(f"requant/{layer.out}/beta")
-    recomposed = {}
-    for key in ("rbits", "dbits"):
-        if key in names:
-            bits = _bits_matrix(values[names[key]])
-            recomposed[key] = bits @ _powers(_width(layer, key), bits.shape[1])
-    r_vals = recomposed.get("rbits", np.zeros(q.size, np.int64))
+    limbs = values[names["limbs"]].reshape(q.size, -1)
     tables = [backend.eq_table(z), backend.table(x),
               backend.table(_mask(tensors[layer.inputs[0]].shape)), backend.table(q),
-              backend.table(r_vals), backend.table(s), backend.table(recomposed["dbits"])]
+              backend.table(_recomposed(layer, limbs, "r")), backend.table(s),
+              backend.table(_recomposed(layer, limbs, "d"))]
     proof, r2, ev = backend.prove_terms(tables, _constraint_terms(layer, beta), F.ext_zero(), t)
     channel.send_sumcheck(f"requant/{layer.out}/constraints", proof)
     channel.send_ext(f"requant/{layer.out}/constraint-evals", np.stack(
         [ev[1], ev[3], ev[4], ev[5], ev[6]], axis=1))
     out += [Claim(layer.inputs[0], r2, ev[1]), Claim(names["q"], r2, ev[3]),
             Claim(names["s"], r2, ev[5])]
-    for key, value_at_r in (("rbits", ev[4]), ("dbits", ev[6])):
-        if key not in names:
-            continue
-        bits = _bits_matrix(values[names[key]])
-        a = backend.row_combination(bits, backend.eq_table(r2))
-        powers = backend.table(_powers(_width(layer, key), bits.shape[1]))
-        proof, r3, ev3 = backend.prove_sumcheck([a, powers], value_at_r, t)
-        channel.send_sumcheck(f"requant/{layer.out}/{key}-recompose", proof)
-        channel.send_ext(f"requant/{layer.out}/{key}-recompose-eval", ev3[0])
-        out.append(Claim(names[key], np.concatenate([r2, r3], axis=1), ev3[0]))
-        zb = channel.challenges(f"requant/{layer.out}/{key}-bool-point",
-                                mle.log2_exact(bits.size))
-        proof, r4, ev4 = backend.prove_terms([backend.eq_table(zb), backend.table(bits)],
-                                             _BOOL_TERMS, F.ext_zero(), t)
-        channel.send_sumcheck(f"requant/{layer.out}/{key}-bool", proof)
-        channel.send_ext(f"requant/{layer.out}/{key}-bool-eval", ev4[1])
-        out.append(Claim(names[key], r4, ev4[1]))
+
+    weights = _weights(layer, limbs.shape[1])
+    known = {"r": ev[4], "d": ev[6]}
+    mask_at_r = T.mask_eval(tensors[layer.inputs[0]].shape, r2)
+    gamma = channel.challenge(f"requant/{layer.out}/gamma")
+    target = _combine([known[k] if k in known else _offset_value(layer, k, mask_at_r)
+                       for k, _ in weights], gamma)
+    a = backend.row_combination(limbs, backend.eq_table(r2))
+    proof, r3, ev3 = backend.prove_sumcheck([a, _combined_weights(weights, gamma)], target, t)
+    channel.send_sumcheck(f"requant/{layer.out}/recompose", proof)
+    channel.send_ext(f"requant/{layer.out}/recompose-eval", ev3[0])
+    out.append(Claim(names["limbs"], np.concatenate([r2, r3], axis=1), ev3[0]))
     return out
 
 
@@ -182,35 +215,47 @@ def verify(layer: Requant, claim: Claim, tensors: dict[str, TensorInfo], channel
     r2, final = sumcheck.verify(F.ext_zero(), v, 3, proof, t)
     ev = channel.recv_ext(f"requant/{layer.out}/constraint-evals", 5)
     ex, eq_, er, es, ed = (ev[:, k].copy() for k in range(5))
-    evals = [mle.eq_eval(z, r2), ex, T.mask_eval(x_info.shape, r2), eq_, er, es, ed]
+    mask_at_r = T.mask_eval(x_info.shape, r2)
+    evals = [mle.eq_eval(z, r2), ex, mask_at_r, eq_, er, es, ed]
     if not F.ext_eq(final, sumcheck.terms_final_value(terms, evals)):
         raise SumcheckFailed(f"requant layer {layer.out!r} (constraints)")
+    if layer.shift == 0 and not F.ext_eq(er, F.ext_zero()):
+        raise SumcheckFailed(f"requant layer {layer.out!r} (nonzero remainder, shift 0)")
     out += [Claim(layer.inputs[0], r2, ex), Claim(names["q"], r2, eq_),
             Claim(names["s"], r2, es)]
-    for key, value_at_r in (("rbits", er), ("dbits", ed)):
-        if key not in names:
-            if key == "rbits" and not F.ext_eq(er, F.ext_zero()):
-                raise SumcheckFailed(f"requant layer {layer.out!r} (nonzero remainder, shift 0)")
-            continue
-        info = tensors[names[key]]
-        bit_vars = info.num_vars - v
-        width = 1 << bit_vars
-        proof = channel.recv_sumcheck(f"requant/{layer.out}/{key}-recompose", bit_vars, 2)
-        r3, final = sumcheck.verify(value_at_r, bit_vars, 2, proof, t)
-        ea = channel.recv_ext(f"requant/{layer.out}/{key}-recompose-eval")
-        powers_at = mle.evaluate(F.encode(_powers(_width(layer, key), width)), r3)
-        if not sumcheck.check_final(final, [ea, powers_at]):
-            raise SumcheckFailed(f"requant layer {layer.out!r} ({key} recomposition)")
-        out.append(Claim(names[key], np.concatenate([r2, r3], axis=1), ea))
-        zb = channel.challenges(f"requant/{layer.out}/{key}-bool-point", info.num_vars)
-        proof = channel.recv_sumcheck(f"requant/{layer.out}/{key}-bool", info.num_vars, 3)
-        r4, final = sumcheck.verify(F.ext_zero(), info.num_vars, 3, proof, t)
-        eb = channel.recv_ext(f"requant/{layer.out}/{key}-bool-eval")
-        if not F.ext_eq(final, sumcheck.terms_final_value(
-                _BOOL_TERMS, [mle.eq_eval(zb, r4), eb])):
-            raise SumcheckFailed(f"requant layer {layer.out!r} ({key} booleanity)")
-        out.append(Claim(names[key], r4, eb))
+
+    limbs_info = tensors[names["limbs"]]
+    limb_vars = limbs_info.num_vars - v
+    weights = _weights(layer, 1 << limb_vars)
+    known = {"r": er, "d": ed}
+    gamma = channel.challenge(f"requant/{layer.out}/gamma")
+    target = _combine([known[k] if k in known else _offset_value(layer, k, mask_at_r)
+                       for k, _ in weights], gamma)
+    proof = channel.recv_sumcheck(f"requant/{layer.out}/recompose", limb_vars, 2)
+    r3, final = sumcheck.verify(target, limb_vars, 2, proof, t)
+    ea = channel.recv_ext(f"requant/{layer.out}/recompose-eval")
+    weights_at = _combine([T.evaluate(w, r3) for _, w in weights], gamma)
+    if not sumcheck.check_final(final, [ea, weights_at]):
+        raise SumcheckFailed(f"requant layer {layer.out!r} (limb recomposition)")
+    out.append(Claim(names["limbs"], np.concatenate([r2, r3], axis=1), ea))
     return out
+
+
+def limb_bits_for(layers: list[tuple[int, int, int]]) -> int:
+    """One table width L for every requant layer of a circuit, given each as (shift,
+    mag_bits, padded elements): the one that minimises the LogUp leaves of the circuit's
+    single range check, sum of elements * (padded limb count) + 2^L, the smaller L on a tie
+    (at most logup.MAX_BITS). One width means one argument (one table, one multiplicity
+    vector, the fewest trees), and the table is paid once, so a wide one is cheap."""
+    best, best_cost = 1, None
+    for bits in range(1, logup.MAX_BITS + 1):
+        cost = 1 << bits
+        for shift, mag_bits, elements in layers:
+            probe = Requant("", (), shift=shift, mag_bits=mag_bits, limb_bits=bits)
+            cost += elements * mle.next_pow2(probe.limb_count)
+        if best_cost is None or cost < best_cost:
+            best, best_cost = bits, cost
+    return best
 
 
 def mag_bits_for(bound_x: int, shift: int) -> int:

@@ -28,7 +28,10 @@ when n - k is even, as it is here):
 So the error is at most n / |K| + (1 - delta)^t. At rate 1/4 (delta = 3/8) and t = 148,
 (5/8)^148 = 2^-100.35, and n / |K| = n / 2^123.6 adds little for the encoded lengths used
 here (n <= 2^21 keeps the sum below 2^-100; ``security_bits`` computes it exactly); at
-rate 1/2 (delta = 1/4) 100 bits need t = 241. We use rate 1/4: its 148 openings give smaller
+rate 1/2 (delta = 1/4) 100 bits need t = 241. The default takes t = 150, (5/8)^150 = 2^-101.7,
+so that the circuit's own error fits beside it within 100 bits: LogUp's range checks add one
+term over |K| per looked-up limb (2^22.4 of them for the 128-tree forest, 2^-101.3).
+We use rate 1/4: its 150 openings give smaller
 proofs than 241 at rate 1/2 for the cost of a twice longer encoding (done once, in setup).
 ``conservative()`` is the alternative that assumes only the generic bound (delta = (1 - rho)/3:
 t = 241 at rate 1/4). The query indices are drawn from the transcript (Fiat-Shamir), after
@@ -52,8 +55,8 @@ K_BITS = F.EXT_DEGREE * math.log2(F.P)
 class LigeroParams:
     blowup: int = 4
     """1 / rate of the Reed-Solomon code."""
-    queries: int = 148
-    """Column openings t."""
+    queries: int = 150
+    """Column openings t (148 reach 100 bits alone; see the module for the 2 more)."""
     radius_divisor: int = 2
     """delta = (1 - rate) / radius_divisor: 2 for RS codes' unique decoding radius (BCIKS20),
     3 for the generic bound of Ligero / Brakedown."""
