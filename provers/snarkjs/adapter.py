@@ -72,6 +72,9 @@ class Compiled:
 
 class SnarkjsGroth16Prover(BaseProver):
     name: ClassVar[str] = "snarkjs-groth16"
+    peer: ClassVar[bool] = True
+    """An adapter over external tools: the conformance kit runs in tests/test_peer_snarkjs*.py
+    on models that fit the ceremonies it makes itself."""
     statement_kind: ClassVar[str] = "public"
     simplify: ClassVar[str] = "--O1"
     """circom's simplification level (``tools.circom``)."""
