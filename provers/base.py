@@ -89,3 +89,26 @@ class BaseProver:
 
     def capabilities(self) -> Capabilities:  # pragma: no cover - every prover overrides
         raise NotImplementedError
+
+
+class RecordedWeightsDigest:
+    """Mixin for a peer proving the committed-weights statement through a digest of the weights
+    that its circuit makes public: ``setup`` records the digest in ``keys.data[digest_key]``;
+    ``prove`` attaches that recorded digest to the proof's meta; ``verify`` rejects a proof
+    that claims another digest, then runs the peer's own verification, which checks the proof
+    against the recorded digest. Put it before the peer's class in the bases."""
+
+    digest_key: ClassVar[str]
+
+    def prove(self, artifact: Artifact, keys: Keys, witness: Witness) -> Proof:
+        proof = super().prove(artifact, keys, witness)
+        return Proof(data=proof.data, statement=proof.statement,
+                     meta={self.digest_key: keys.data[self.digest_key]})
+
+    def verify(self, artifact: Artifact, keys: Keys, proof: Proof) -> bool:
+        claimed = proof.meta.get(self.digest_key)
+        recorded = keys.data[self.digest_key]
+        if claimed is not None and claimed != recorded:
+            raise ProofRejected(f"{self.name}: the proof's {self.digest_key.replace('_', ' ')} "
+                                f"{claimed} differs from the one recorded at setup {recorded}")
+        return super().verify(artifact, keys, proof)

@@ -40,7 +40,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from provers.base import BaseProver, MalformedProof, ProofRejected, Unsupported
+from provers.base import (
+    BaseProver,
+    MalformedProof,
+    ProofRejected,
+    RecordedWeightsDigest,
+    Unsupported,
+)
 from zkbench.cache import cache_dir as zkbench_cache_dir
 from zkbench.qmodel import OPS, QuantizedModel
 from zkbench.types import Artifact, Capabilities, Keys, Proof, Size, Statement, Witness
@@ -335,7 +341,7 @@ class EzklProver(BaseProver):
         return instances(circuit, statement)
 
 
-class EzklCommittedProver(EzklProver):
+class EzklCommittedProver(RecordedWeightsDigest, EzklProver):
     """``ezkl`` proving the committed-weights statement: "y = f_W(x) for the W whose Poseidon
     hash was recorded at setup"; the verifier never sees the weights.
 
@@ -358,6 +364,7 @@ class EzklCommittedProver(EzklProver):
     """
 
     name: ClassVar[str] = "ezkl-cw"
+    digest_key: ClassVar[str] = "weights_hash"
     param_visibility: ClassVar[str] = "hashed/public"
     statement_kind: ClassVar[str] = "committed-weights"
 
@@ -372,18 +379,6 @@ class EzklCommittedProver(EzklProver):
                                f"(param_visibility {self.param_visibility})")
         return Keys(data={**keys.data, "weights_hash": list(hashes)}, pk_bytes=keys.pk_bytes,
                     vk_bytes=keys.vk_bytes + WEIGHTS_HASH_BYTES * len(hashes))
-
-    def prove(self, artifact: Artifact, keys: Keys, witness: Witness) -> Proof:
-        proof = super().prove(artifact, keys, witness)
-        return Proof(data=proof.data, statement=proof.statement,
-                     meta={"weights_hash": keys.data["weights_hash"]})
-
-    def verify(self, artifact: Artifact, keys: Keys, proof: Proof) -> bool:
-        claimed = proof.meta.get("weights_hash")
-        if claimed is not None and claimed != keys.data["weights_hash"]:
-            raise ProofRejected(f"{self.name}: the proof's weights hash {claimed} differs from "
-                                f"the one recorded at setup {keys.data['weights_hash']}")
-        return super().verify(artifact, keys, proof)
 
     def public_instances(self, circuit: Circuit, keys: Keys, statement: Statement) -> list[str]:
         """The weights hash recorded at setup, then the statement's input and output."""

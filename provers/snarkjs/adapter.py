@@ -29,7 +29,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from provers.base import BaseProver, ProofRejected, Unsupported
+from provers.base import BaseProver, ProofRejected, RecordedWeightsDigest, Unsupported
 from provers.snarkjs import circuit as C
 from provers.snarkjs import encoding, formats, tools
 from zkbench.qmodel import QuantizedModel
@@ -191,7 +191,7 @@ class SnarkjsGroth16Prover(BaseProver):
         return public_signals(statement)
 
 
-class SnarkjsGroth16CommittedProver(SnarkjsGroth16Prover):
+class SnarkjsGroth16CommittedProver(RecordedWeightsDigest, SnarkjsGroth16Prover):
     """``snarkjs-groth16`` proving the committed-weights statement: "y = f_W(x) for the W whose
     digest was recorded at setup"; the verifier never sees the weights.
 
@@ -216,6 +216,7 @@ class SnarkjsGroth16CommittedProver(SnarkjsGroth16Prover):
     """
 
     name: ClassVar[str] = "snarkjs-groth16-cw"
+    digest_key: ClassVar[str] = "weights_digest"
     statement_kind: ClassVar[str] = "committed-weights"
     simplify: ClassVar[str] = "--O2"
 
@@ -228,18 +229,6 @@ class SnarkjsGroth16CommittedProver(SnarkjsGroth16Prover):
         wtns.unlink()
         return Keys(data={**keys.data, "weights_digest": str(digest)}, pk_bytes=keys.pk_bytes,
                     vk_bytes=keys.vk_bytes + DIGEST_BYTES)
-
-    def prove(self, artifact: Artifact, keys: Keys, witness: Witness) -> Proof:
-        proof = super().prove(artifact, keys, witness)
-        return Proof(data=proof.data, statement=proof.statement,
-                     meta={"weights_digest": keys.data["weights_digest"]})
-
-    def verify(self, artifact: Artifact, keys: Keys, proof: Proof) -> bool:
-        claimed = proof.meta.get("weights_digest")
-        if claimed is not None and claimed != keys.data["weights_digest"]:
-            raise ProofRejected(f"{self.name}: the proof's weights digest {claimed} differs "
-                                f"from the one recorded at setup {keys.data['weights_digest']}")
-        return super().verify(artifact, keys, proof)
 
     def public_signals(self, keys: Keys, statement: Statement) -> list[str]:
         """The weights digest recorded at setup, then the output and the input."""
