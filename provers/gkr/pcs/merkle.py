@@ -3,7 +3,10 @@
 Leaves are byte strings of equal length (one encoded column: its entries as 4-byte
 little-endian canonical field elements). Domain separation keeps a leaf from posing as an
 inner node: leaf = H(0x00 || column bytes), node = H(0x01 || left || right). The number of
-leaves is a power of two; the root commits to every column.
+leaves is a power of two; the root commits to every column. A hiding commitment salts each
+leaf, leaf = H(0x00 || salt || column bytes) with a fresh random ``SALT_BYTES`` salt per
+column, so that a leaf (or a node above unopened leaves) says nothing about its column; an
+opened column is sent with its salt.
 
 An opening of a set of leaf indices is a *multiproof*: the sibling hashes a verifier cannot
 compute itself, level by level, in increasing index order. Shared upper levels are sent once,
@@ -19,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 DIGEST_BYTES = 32
+SALT_BYTES = 32
 _LEAF = b"\x00"
 _NODE = b"\x01"
 
@@ -31,10 +35,12 @@ def hash_node(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(_NODE + left + right).digest()
 
 
-def _hash_rows(rows: np.ndarray) -> list[bytes]:
+def _hash_rows(rows: np.ndarray, salts: np.ndarray | None = None) -> list[bytes]:
     out = []
-    for row in rows:
+    for i, row in enumerate(rows):
         h = hashlib.sha256(_LEAF)
+        if salts is not None:
+            h.update(salts[i])
         h.update(row)  # the buffer itself: no copy
         out.append(h.digest())
     return out
@@ -43,16 +49,27 @@ def _hash_rows(rows: np.ndarray) -> list[bytes]:
 _THREAD_MIN_BYTES = 1 << 22
 
 
-def hash_columns(columns: np.ndarray) -> list[bytes]:
+def hash_columns(columns: np.ndarray, salts: np.ndarray | None = None) -> list[bytes]:
     """Leaf hashes of the rows of ``columns`` (n_leaves, leaf_len), canonical elements
-    stored as any unsigned dtype; each row is hashed as little-endian u32. Large inputs are
-    hashed by one thread per core (hashlib releases the GIL on long inputs)."""
+    stored as any unsigned dtype; each row is hashed as little-endian u32, after its salt
+    (a row of ``salts``, (n_leaves, SALT_BYTES) uint8) when salts are given. Large inputs
+    are hashed by one thread per core (hashlib releases the GIL on long inputs)."""
     cols = np.ascontiguousarray(columns, dtype="<u4")
+    if salts is not None:
+        salts = np.ascontiguousarray(salts, dtype=np.uint8)
+        if salts.shape != (len(cols), SALT_BYTES):
+            raise ValueError(f"merkle: salts of shape {salts.shape} for {len(cols)} leaves "
+                             f"(expected ({len(cols)}, {SALT_BYTES}))")
     workers = min(os.cpu_count() or 1, 8)
     if cols.nbytes < _THREAD_MIN_BYTES or workers == 1 or len(cols) < 2 * workers:
-        return _hash_rows(cols)
+        return _hash_rows(cols, salts)
+    edges = np.linspace(0, len(cols), 4 * workers + 1).astype(np.int64)
+
+    def chunk(a: int, b: int) -> list[bytes]:
+        return _hash_rows(cols[a:b], None if salts is None else salts[a:b])
+
     with ThreadPoolExecutor(workers) as pool:
-        parts = pool.map(_hash_rows, np.array_split(cols, 4 * workers))
+        parts = pool.map(chunk, edges[:-1], edges[1:])
         return [digest for part in parts for digest in part]
 
 

@@ -36,6 +36,20 @@ proofs than 241 at rate 1/2 for the cost of a twice longer encoding (done once, 
 ``conservative()`` is the alternative that assumes only the generic bound (delta = (1 - rho)/3:
 t = 241 at rate 1/4). The query indices are drawn from the transcript (Fiat-Shamir), after
 every row message is absorbed.
+
+Hiding mode (``ligero.commit(..., hiding=True)``; PROTOCOL.md, "Hiding mode"). Each data row's
+message is its k entries followed by k random ones (message length 2k, encoded length
+n = 2k / rho), and ``mask_rows`` random extension rows (four committed base rows each) are
+appended. The proximity row gets mask row 0 with fixed coefficients (the basis 1, x, x^2, x^3
+of K over F_p, i.e. the extension row itself with weight 1) and a random gamma on every other
+committed row: the combinations form an affine space, to which the proximity gap of BCIKS20
+Theorem 1.6 applies with the same n / |K|, so step 1 above is unchanged. A product
+y_j = <w_j^T U, e_j> is opened with mask row j: the prover sends mu_j = <m_j[:k], e_j>, the
+verifier then draws zeta_j and receives u_j = w_j^T U + zeta_j m_j, and takes
+y_j = <u_j[:k], e_j> - zeta_j mu_j. Step 2 makes u_j the decoded combination; if mu_j is not
+the decoded mask row's value, y_j is a non-constant affine function of zeta_j, drawn after
+mu_j and after the claim is fixed, so it hits the claim with probability at most 1 / |K|.
+``hiding_error`` adds these terms.
 """
 
 from __future__ import annotations
@@ -75,6 +89,12 @@ class LigeroParams:
 
     def security_bits(self, encoded_len: int) -> int:
         return math.floor(-math.log2(self.error(encoded_len)))
+
+    def hiding_error(self, encoded_len: int, products: int) -> float:
+        """The soundness error of a hiding opening of ``products`` products: the
+        commitment's error (the masked proximity row changes nothing in it) plus 1 / |K| per
+        product for its mask challenge zeta_j (see the module)."""
+        return self.error(encoded_len) + products / 2.0**K_BITS
 
     @classmethod
     def for_bits(cls, bits: int, blowup: int = 4, radius_divisor: int = 2) -> LigeroParams:
@@ -120,10 +140,33 @@ class Commitment:
     rows: int
     cols: int
     params: LigeroParams = DEFAULT
+    hiding: bool = False
+    """Whether every data row's message carries ``cols`` random entries after its data, and
+    ``mask_rows`` random extension rows follow the data rows (PROTOCOL.md, "Hiding mode")."""
+    mask_rows: int = 0
+    """Random extension rows after the data rows (hiding only), four base rows each."""
+
+    @property
+    def message_len(self) -> int:
+        """Entries of each committed row's Reed-Solomon message: k, or 2k when hiding."""
+        return 2 * self.cols if self.hiding else self.cols
+
+    @property
+    def committed_rows(self) -> int:
+        """Base rows in the Merkle leaves: the data rows, then four per mask row."""
+        return self.rows + F.EXT_DEGREE * self.mask_rows
 
     @property
     def encoded_len(self) -> int:
-        return self.cols * self.params.blowup
+        return self.message_len * self.params.blowup
+
+    def mask_slice(self, index: int) -> slice:
+        """The four committed base rows of mask row ``index``: coefficient l of the extension
+        row is base row l of the slice (hiding only)."""
+        if not 0 <= index < self.mask_rows:
+            raise ValueError(f"ligero: mask row {index} of a commitment with {self.mask_rows}")
+        start = self.rows + F.EXT_DEGREE * index
+        return slice(start, start + F.EXT_DEGREE)
 
     @property
     def row_vars(self) -> int:
@@ -144,11 +187,32 @@ class Commitment:
         return mle.eq_table(np.asarray(point, np.uint64)[:, self.row_vars:])
 
     def to_bytes(self) -> bytes:
-        """Absorbed into the transcript before any challenge that depends on it."""
+        """Absorbed into the transcript before any challenge that depends on it. A hiding
+        commitment appends its flag and mask rows (a non-hiding one's bytes are those of the
+        format without them)."""
         p = self.params
-        return self.root + b"".join(int(x).to_bytes(8, "little") for x in
-                                    (self.rows, self.cols, p.blowup, p.queries,
-                                     p.radius_divisor))
+        fields = [self.rows, self.cols, p.blowup, p.queries, p.radius_divisor]
+        if self.hiding:
+            fields += [1, self.mask_rows]
+        return self.root + b"".join(int(x).to_bytes(8, "little") for x in fields)
+
+
+def proximity_weights(commitments: list[Commitment], gamma: np.ndarray) -> list[np.ndarray]:
+    """The proximity row's weights on every committed row, per matrix: gamma (4, total
+    committed rows) split by matrix, except that a hiding opening's first matrix has its
+    mask row 0 weighted by the basis 1, x, x^2, x^3 of K over F_p (its base rows' weights are
+    then the 4 x 4 identity): the extension row m_0 enters with coefficient 1 and masks the
+    proximity row (PROTOCOL.md, "Hiding mode")."""
+    out, pos = [], 0
+    for c in commitments:
+        out.append(np.array(gamma[:, pos:pos + c.committed_rows], np.uint64))
+        pos += c.committed_rows
+    if pos != gamma.shape[1]:
+        raise ValueError(f"ligero: {gamma.shape[1]} proximity weights for {pos} rows")
+    first = commitments[0]
+    if first.hiding:
+        out[0][:, first.mask_slice(0)] = np.eye(F.EXT_DEGREE, dtype=np.uint64)
+    return out
 
 
 def query_indices(channel, queries: int, encoded_len: int) -> list[int]:
