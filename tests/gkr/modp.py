@@ -35,6 +35,19 @@ def affine_map(fn: Callable[[np.ndarray], np.ndarray], dim: int
     return offset, matrix
 
 
+def is_affine(fn: Callable[[np.ndarray], np.ndarray], offset: np.ndarray,
+              matrix: np.ndarray, rng: np.random.Generator, trials: int = 2) -> bool:
+    """Whether fn(x) = offset + matrix @ x mod p at ``trials`` random points: the check
+    that ``affine_map``'s probes describe fn (a non-affine fn fails it with probability
+    close to 1)."""
+    for _ in range(trials):
+        x = random_vector(rng, matrix.shape[1])
+        got = np.asarray(fn(x), np.int64).reshape(-1) % P
+        if not np.array_equal(got, apply(offset, matrix, x)):
+            return False
+    return True
+
+
 def apply(offset: np.ndarray, matrix: np.ndarray, x: np.ndarray) -> np.ndarray:
     """offset + matrix @ x mod p, exact (products below 2^62, summed in Python ints when
     the row is long)."""
@@ -80,6 +93,23 @@ def in_column_space(matrix: np.ndarray, vector: np.ndarray) -> bool:
     matrix = np.asarray(matrix, np.int64) % P
     vector = np.asarray(vector, np.int64).reshape(-1, 1) % P
     return rank(np.concatenate([matrix, vector], axis=1)) == rank(matrix)
+
+
+def kernel_vector(matrix: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random x with matrix @ x = 0 mod p (free variables uniform, pivots solved by back
+    substitution on the row echelon form); raises ValueError when the kernel is {0}."""
+    a, pivots = _reduce_rows(np.asarray(matrix, np.int64))
+    n = a.shape[1]
+    free = [c for c in range(n) if c not in set(pivots)]
+    if not free:
+        raise ValueError(f"modp: a rank-{n} matrix with {n} columns has no kernel")
+    x = [0] * n
+    for c in free:
+        x[c] = int(rng.integers(0, P))
+    for row in range(len(pivots) - 1, -1, -1):
+        c = pivots[row]
+        x[c] = -sum(int(a[row, j]) * x[j] for j in range(c + 1, n)) % P
+    return np.array(x, np.int64)
 
 
 def random_vector(rng: np.random.Generator, dim: int) -> np.ndarray:
