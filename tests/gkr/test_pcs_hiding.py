@@ -128,6 +128,22 @@ def test_hiding_commitment_shape_and_randomness():
     assert fresh[0] != fresh[1] != c.root
 
 
+def test_os_randomness_covers_the_field_uniformly():
+    """The default randomness (os.urandom, rejection below 2p) gives signed field elements in
+    [-(p-1)/2, (p-1)/2], spread evenly over the field (16 equal ranges, loose bounds)."""
+    x = ligero._uniform_signed((1 << 16,), None).astype(np.int64)
+    assert x.dtype == np.int64 and np.abs(x).max() <= F.P // 2
+    counts = np.bincount(F.encode(x).astype(np.int64) * 16 // F.P, minlength=16)
+    assert counts.min() > (1 << 12) * 0.85 and counts.max() < (1 << 12) * 1.15
+
+
+def test_hiding_error_adds_one_term_per_product():
+    n, default = 2 * 1024 * 4, LigeroParams()
+    assert default.hiding_error(n, 0) == default.error(n)
+    assert default.hiding_error(n, 3) > default.error(n)
+    assert -np.log2(default.hiding_error(1 << 21, 64)) >= 100
+
+
 def test_hiding_parameters_are_checked():
     with pytest.raises(ValueError, match=r"cols=16, queries=24"):
         ligero.commit(np.arange(40), 16, PARAMS, hiding=True)
