@@ -24,9 +24,10 @@ An evaluation of the committed MLE at (r_rows, r_cols) is the combination w = eq
 Hiding mode (``commit(..., hiding=True)``; PROTOCOL.md, "Hiding mode"). Each data row's
 message is its k entries and then k uniform ones, so n = 2k * blowup; ``mask_rows`` uniform
 extension rows (four base rows each, coefficient l of row i in base row R + 4 i + l) follow
-the data rows; every leaf is salted. Why t <= k opened symbols of a data row are uniform
-whatever its data: the symbol at the evaluation point x_q = omega^q is
-A(x_q) + x_q^k P(x_q), A the data's polynomial and P the random half's (degree < k). For s <= k
+the data rows (extension rows, because the combinations they mask are extension vectors: a
+base row would hide one coordinate in four); every leaf is salted. Why t <= k opened symbols
+of a data row are uniform whatever its data: the symbol at the evaluation point x_q = omega^q
+is A(x_q) + x_q^k P(x_q), A the data's polynomial and P the random half's (degree < k). For s <= k
 distinct points the map from P's k coefficients to (x_q^k P(x_q))_q is diag(x_q^k) times an
 s x k Vandermonde matrix: the points are distinct, so the Vandermonde matrix has rank s, and
 none is zero, so the diagonal is invertible; the map is onto F_p^s and the s symbols are
