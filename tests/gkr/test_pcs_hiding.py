@@ -347,3 +347,30 @@ def test_view_is_simulatable_from_the_products_alone():
     # columns give the witness away.
     masks_only = np.delete(rand_map, PAD_COORDS, axis=1)
     assert not modp.in_column_space(masks_only, base - _view(_split_data(same), zero))
+
+
+def test_products_over_the_whole_message_include_the_random_half():
+    """Column weights over all 2k message entries: the value is w^T U e over the data and
+    the random half, so a weight on the random half changes it (it masks the value)."""
+    a, b = _matrix(4, 11, mask_rows=3), _matrix(2, 12, mask_rows=0)
+    rng = np.random.default_rng(13)
+    length = a.commitment.message_len
+    assert length == 2 * COLS
+    products = [([F.ext_random(rng, (m.commitment.rows,)) for m in (a, b)],
+                 F.ext_random(rng, (length,))) for _ in range(2)]
+    truth = []
+    for weights, e in products:
+        y = F.ext_zero()
+        for m, w in zip((a, b), weights, strict=True):
+            rows = F.encode(m.message[:m.commitment.rows])
+            y = F.ext_add(y, F.ext_dot(e, F.ext_matvec(np.ascontiguousarray(rows.T), w)))
+        truth.append(y)
+    data_only = _true_values([a, b], [(w, e[:, :COLS]) for w, e in products])
+    assert not F.ext_eq(truth[0], data_only[0])
+    values, channel = _prove([a, b], products)
+    assert all(F.ext_eq(y, t) for y, t in zip(values, truth, strict=True))
+    _verify([a.commitment, b.commitment], products, truth, channel.proof_bytes())
+    with pytest.raises(OpeningMismatch):
+        _verify([a.commitment, b.commitment], products, data_only, channel.proof_bytes())
+    with pytest.raises(ValueError, match="column weights of shape"):
+        _prove([a, b], [(products[0][0], F.ext_random(rng, (3 * COLS,)))])

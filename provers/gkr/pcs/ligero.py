@@ -389,7 +389,8 @@ def open_combinations(matrices: list[CommittedMatrix], combinations: list[list[n
 
 Product = tuple[list[np.ndarray], np.ndarray]
 """A product sum_M w_M^T U_M e: (row weights w_M, one (4, R_M) per matrix; column weights e,
-(4, k))."""
+(4, k), or for hiding matrices (4, k) or (4, 2k): over the whole message, random half
+included, which then masks the product's value itself)."""
 
 
 def _check_products(matrices: list[CommittedMatrix], products: list[Product]) -> None:
@@ -402,7 +403,8 @@ def _check_products(matrices: list[CommittedMatrix], products: list[Product]) ->
             if np.shape(w) != (F.EXT_DEGREE, m.commitment.rows):
                 raise ValueError(f"ligero: product {j} has row weights of shape "
                                  f"{np.shape(w)} for {m.commitment.rows} rows")
-        if np.shape(e) != (F.EXT_DEGREE, first.cols):
+        lengths = (first.cols, first.message_len) if first.hiding else (first.cols,)
+        if np.ndim(e) != 2 or np.shape(e)[0] != F.EXT_DEGREE or np.shape(e)[1] not in lengths:
             raise ValueError(f"ligero: product {j} has column weights of shape {np.shape(e)} "
                              f"for {first.cols} columns")
     if first.hiding and len(products) > first.mask_rows - 1:
@@ -504,7 +506,7 @@ def open_products(matrices: list[CommittedMatrix], products: list[Product], chan
         channel.send_ext(f"pcs/mask-value/{j}", _mask_value(mask, e))
         zeta = channel.challenge(f"pcs/mask-weight/{j}")
         channel.send_ext(f"pcs/row/{j}", _masked_row(partial[j], zeta, mask))
-        values.append(F.ext_dot(e, partial[j][:, :cols]))
+        values.append(F.ext_dot(e, partial[j][:, :e.shape[1]]))
     n = matrices[0].commitment.encoded_len
     opened = sorted(set(query_indices(channel, params.queries, n)))
     for m in matrices:

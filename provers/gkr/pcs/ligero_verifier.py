@@ -134,7 +134,9 @@ def _check_products(commitments: list[Commitment], products: list[tuple]) -> Non
             if F._as_ext(w).shape != (F.EXT_DEGREE, c.rows):
                 raise ValueError(f"ligero: product {j} has row weights of shape "
                                  f"{np.shape(w)} for {c.rows} rows")
-        if F._as_ext(e).shape != (F.EXT_DEGREE, first.cols):
+        lengths = (first.cols, first.message_len) if first.hiding else (first.cols,)
+        shape = F._as_ext(e).shape
+        if len(shape) != 2 or shape[1] not in lengths:
             raise ValueError(f"ligero: product {j} has column weights of shape {np.shape(e)} "
                              f"for {first.cols} columns")
     if first.hiding and len(products) > first.mask_rows - 1:
@@ -161,7 +163,7 @@ def _product_weights(commitments: list[Commitment], weights: list[np.ndarray], m
 def _verify_hiding(commitments: list[Commitment], products: list[tuple], channel
                    ) -> list[np.ndarray]:
     first = commitments[0]
-    cols, params = first.cols, first.params
+    params = first.params
     length = first.message_len
     _check_roots(commitments, channel)
     gamma = channel.challenges("pcs/proximity", sum(c.committed_rows for c in commitments))
@@ -188,7 +190,7 @@ def _verify_hiding(commitments: list[Commitment], products: list[tuple], channel
             raise ColumnMismatch(f"ligero product {j}'s masked row is inconsistent with "
                                  f"{bad.size} of {idx.size} opened columns (first: column "
                                  f"{opened[bad[0]]})")
-        values.append(F.ext_sub(F.ext_dot(e, u[:, :cols]), F.ext_mul(zeta, mu)))
+        values.append(F.ext_sub(F.ext_dot(e, u[:, :e.shape[1]]), F.ext_mul(zeta, mu)))
     return values
 
 
