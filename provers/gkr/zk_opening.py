@@ -124,9 +124,9 @@ def _check_columns(columns: Columns, cols: int, where: str) -> None:
                              f"at offset {columns.offset} do not fit {cols} columns aligned")
         return
     e = np.asarray(columns)
-    if e.shape != (F.EXT_DEGREE, cols) or e.dtype != np.uint64:
+    if e.shape != (F.EXT_DEGREE, cols) or e.dtype != np.uint64 or int(e.max()) >= F.P:
         raise ValueError(f"zk opening: {where}: column weights of shape {e.shape} "
-                         f"({e.dtype}), expected uint64 {(F.EXT_DEGREE, cols)}")
+                         f"({e.dtype}), expected canonical uint64 {(F.EXT_DEGREE, cols)}")
 
 
 def row_combinations(claims: list[Claim], rows: list[int], cols: int) -> list[RowCombination]:
