@@ -18,6 +18,7 @@ from provers.gkr import field as F
 from provers.gkr.errors import MalformedProof
 from provers.gkr.sumcheck import SumcheckProof
 from provers.gkr.transcript import Transcript
+from provers.gkr.zk_sumcheck import ZkSumcheckProof
 
 MAGIC = b"ZKBGKR\x00\x01"
 """A proof that carries the prover's advice in the clear."""
@@ -71,8 +72,9 @@ class ProverChannel:
         self.transcript.absorb_bytes(label.encode(), data)
         self._append(label, bytes(data))
 
-    def send_sumcheck(self, label: str, proof: SumcheckProof) -> None:
-        """Sumcheck messages were absorbed round by round by sumcheck.prove."""
+    def send_sumcheck(self, label: str, proof: SumcheckProof | ZkSumcheckProof) -> None:
+        """Sumcheck messages were absorbed round by round by sumcheck.prove (or
+        zk_sumcheck.prove)."""
         self._append(label, proof.to_bytes())
 
     def challenge(self, label: str) -> np.ndarray:
@@ -135,6 +137,16 @@ class VerifierChannel:
         raw = self._take(16 * num_vars * degree, label)
         try:
             return SumcheckProof.from_bytes(raw, num_vars, degree)
+        except ValueError as exc:
+            raise MalformedProof(f"gkr proof: {label}: {exc}") from None
+
+    def recv_zk_sumcheck(self, label: str, num_vars: int, degree: int, last_degree: int,
+                         has_output: bool = False) -> ZkSumcheckProof:
+        """A masked sumcheck's messages (zk_sumcheck.py), absorbed by its verifier."""
+        size = ZkSumcheckProof.size_bytes(num_vars, degree, last_degree, has_output)
+        raw = self._take(size, label)
+        try:
+            return ZkSumcheckProof.from_bytes(raw, num_vars, degree, last_degree, has_output)
         except ValueError as exc:
             raise MalformedProof(f"gkr proof: {label}: {exc}") from None
 
