@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import struct
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -58,6 +58,13 @@ _LABEL_R = b"sumcheck/r"
 
 class SumcheckError(ValueError):
     """A malformed sumcheck proof (wrong number of rounds or evaluations, bad encoding)."""
+
+
+RoundHook = Callable[[int, np.ndarray, np.ndarray], np.ndarray]
+"""round_hook(i, message, point) -> the message to send in round i. ``message`` is the compact
+round message (4, d) the prover computed for its tables, ``point`` the challenges drawn so far
+(4, i). The hook runs before the message is absorbed, so it may absorb messages of its own
+first (the masked sumcheck sends its mask's sum and draws its weight there in round 0)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -740,6 +747,28 @@ def _round(tables: list[np.ndarray], h: int, d: int) -> np.ndarray:
     return np.ascontiguousarray(total.T)
 
 
+def _rounds_to_run(v: int, check: bool, round_hook, stop_before_last: bool) -> int:
+    """How many rounds a prover runs: v, or v - 1 with stop_before_last (which needs v >= 1).
+    check replays the plain sumcheck, so it takes neither keyword."""
+    if check and (round_hook is not None or stop_before_last):
+        raise ValueError("sumcheck: check=True applies to the plain sumcheck (no round_hook, "
+                         "no stop_before_last)")
+    if not stop_before_last:
+        return v
+    if v < 1:
+        raise ValueError("sumcheck: stop_before_last needs at least one variable")
+    return v - 1
+
+
+def _hooked(round_hook: RoundHook, i: int, msg: np.ndarray, point: np.ndarray) -> np.ndarray:
+    """The message round_hook sends in round i in place of msg, checked to keep its shape."""
+    out = np.ascontiguousarray(round_hook(i, msg, point[:, :i]), dtype=np.uint64)
+    if out.shape != msg.shape:
+        raise ValueError(f"sumcheck: round_hook returned shape {out.shape} for round {i}, "
+                         f"expected {msg.shape}")
+    return out
+
+
 def _as_table(t) -> np.ndarray:
     t = np.asarray(t, dtype=np.uint64)
     if t.ndim == 1 or (t.ndim == 2 and t.shape[0] == F.EXT_DEGREE):
@@ -753,6 +782,8 @@ def prove(
     transcript: Transcript,
     *,
     check: bool = False,
+    round_hook: RoundHook | None = None,
+    stop_before_last: bool = False,
 ) -> tuple[SumcheckProof, np.ndarray, list[np.ndarray]]:
     """Prove sum_b prod_j tables[j][b] = claim.
 
@@ -762,6 +793,11 @@ def prove(
     rejects), so tests can play a cheating prover; check=True instead replays the
     verifier's arithmetic (O(v d)) and raises ValueError if the claim is not the tables' sum,
     to catch a caller's bug at its source.
+
+    For the masked sumcheck (zk_sumcheck.py): ``round_hook`` replaces each round's message
+    before it is absorbed (see RoundHook); ``stop_before_last`` runs rounds 1..v-1 only and
+    returns, in place of the final evaluations, every table folded to its last variable
+    (extension (4, 2): T~(r, 0), T~(r, 1)). Without them the proof is the plain sumcheck's.
     """
     if not 1 <= len(tables) <= MAX_DEGREE:
         raise ValueError(f"sumcheck: 1 to {MAX_DEGREE} factor tables, got {len(tables)}")
@@ -774,6 +810,7 @@ def prove(
     if n == 0 or n != 1 << v:
         raise ValueError(f"sumcheck: table length {n} is not a power of two")
     d = len(tabs)
+    num_rounds = _rounds_to_run(v, check, round_hook, stop_before_last)
     # The product is symmetric, so the kernels see extension tables first.
     order = sorted(range(d), key=lambda k: tabs[k].ndim == 1)
     bufs = [tabs[k] for k in order]  # bufs[k][..., :2h] holds factor k in the current round
@@ -783,12 +820,14 @@ def prove(
     spare: list[np.ndarray | None] = [None] * d
     owned = [False] * d
     _absorb_header(transcript, claim, v, d)
-    round_evals = np.empty((F.EXT_DEGREE, v, d), np.uint64)
-    point = np.empty((F.EXT_DEGREE, v), np.uint64)
+    round_evals = np.empty((F.EXT_DEGREE, num_rounds, d), np.uint64)
+    point = np.empty((F.EXT_DEGREE, num_rounds), np.uint64)
     running = claim
-    for i in range(v):
+    for i in range(num_rounds):
         h = 1 << (v - 1 - i)
         msg = _round(bufs, h, d)
+        if round_hook is not None:
+            msg = _hooked(round_hook, i, msg, point)
         round_evals[:, i, :] = msg
         transcript.absorb_ext(_LABEL_ROUND, msg)
         r = transcript.challenge_ext(_LABEL_R)
@@ -803,6 +842,11 @@ def prove(
             spare[k] = bufs[k] if owned[k] else None
             bufs[k] = target
             owned[k] = True
+    if stop_before_last:
+        pairs: list[np.ndarray] = [np.empty(0)] * d
+        for pos, k in enumerate(order):
+            pairs[k] = _as_ext_table(bufs[pos][..., :2]).copy()
+        return SumcheckProof(round_evals), point, pairs
     finals_sorted = [
         np.ascontiguousarray(b[:, 0]) if b.ndim == 2 else F.ext_from_base(b[0]) for b in bufs
     ]
@@ -1593,7 +1637,9 @@ def _evaluate_rows(m: np.ndarray, r: np.ndarray) -> np.ndarray:
 
 
 def prove_terms(tables: list[np.ndarray], terms: list[Term], claim: np.ndarray,
-                transcript: Transcript) -> tuple[SumcheckProof, np.ndarray, list[np.ndarray]]:
+                transcript: Transcript, *, round_hook: RoundHook | None = None,
+                stop_before_last: bool = False
+                ) -> tuple[SumcheckProof, np.ndarray, list[np.ndarray]]:
     """Prove sum_b sum_t coeff_t prod_{j in t} tables[j][b] = claim (the constraint layers'
     form, PROTOCOL.md "Constraint layers"). Same transcript protocol as ``prove``, so ``verify``
     checks it unchanged; the caller's final check is ``terms_final_value``. Returns (proof,
@@ -1601,15 +1647,20 @@ def prove_terms(tables: list[np.ndarray], terms: list[Term], claim: np.ndarray,
 
     Under numba the sum is factored first (see the notes above _TBLOCK), then each round is
     one pass over the rows and one fold of the tables the factored form uses; without numba,
-    vectorised numpy per term (_prove_terms_numpy). Both give the same proof."""
+    vectorised numpy per term (_prove_terms_numpy). Both give the same proof.
+    round_hook and stop_before_last as in ``prove``."""
     d = terms_degree(terms)
     if F.BACKEND != "numba" or not 1 <= d <= MAX_DEGREE:
-        return _prove_terms_numpy(tables, terms, claim, transcript)
+        return _prove_terms_numpy(tables, terms, claim, transcript, round_hook=round_hook,
+                                  stop_before_last=stop_before_last)
     tabs, n, v = _check_terms_tables(tables)
+    num_rounds = _rounds_to_run(v, False, round_hook, stop_before_last)
     prefix, groups, cst = _terms_form(terms)
     _absorb_header(transcript, np.asarray(claim, np.uint64), v, d)
-    rounds = np.empty((F.EXT_DEGREE, v, d), np.uint64)
-    r_all = np.empty((F.EXT_DEGREE, v), np.uint64)
+    rounds = np.empty((F.EXT_DEGREE, num_rounds, d), np.uint64)
+    r_all = np.empty((F.EXT_DEGREE, num_rounds), np.uint64)
+    if num_rounds == 0 and stop_before_last:
+        return SumcheckProof(rounds), r_all, [_as_ext_table(t).copy() for t in tabs]
     if v == 0:
         return SumcheckProof(rounds), r_all, [
             np.ascontiguousarray(_as_ext_table(t)[:, 0]) for t in tabs]
@@ -1708,9 +1759,11 @@ def prove_terms(tables: list[np.ndarray], terms: list[Term], claim: np.ndarray,
     no_base = np.empty((0, 1), np.uint64)
     cst_arr = np.array(cst, dtype=np.uint64)
     src, src_b = E, B
-    for i in range(v):
+    for i in range(num_rounds):
         h = n >> (i + 1)
         msg = _terms_round(src, src_b, h, slots, prog, cst_arr, d)
+        if round_hook is not None:
+            msg = _hooked(round_hook, i, msg, r_all)
         rounds[:, i, :] = msg
         transcript.absorb_ext(_LABEL_ROUND, msg)
         r = transcript.challenge_ext(_LABEL_R)
@@ -1720,6 +1773,16 @@ def prove_terms(tables: list[np.ndarray], terms: list[Term], claim: np.ndarray,
         F._launch(_s_terms_fold, _p_terms_fold, h, src, src_b, h, fe, fb, _const_table(r), out)
         src, src_b, fe, fb = out, no_base, all_rows, all_rows[:0]
         slots, prog = slots_after, prog_after
+    if stop_before_last:
+        pairs: list[np.ndarray | None] = [None] * len(tabs)
+        for k, key in enumerate(order):
+            if isinstance(key, int):
+                pairs[key] = src[k, :, :2].copy()
+        rest = [j for j in range(len(tabs)) if pairs[j] is None]
+        for j, pair in zip(rest, _last_variable_tables([tabs[j] for j in rest], r_all),
+                           strict=True):
+            pairs[j] = pair
+        return SumcheckProof(rounds), r_all, pairs
     finals: list[np.ndarray | None] = [None] * len(tabs)
     for k, key in enumerate(order):
         if isinstance(key, int):
@@ -1736,13 +1799,32 @@ def prove_terms(tables: list[np.ndarray], terms: list[Term], claim: np.ndarray,
     return SumcheckProof(rounds), r_all, finals
 
 
+def _last_variable_tables(tabs: list[np.ndarray], r: np.ndarray) -> list[np.ndarray]:
+    """Each table bound to r in all but its last variable: (4, 2) = (T~(r, 0), T~(r, 1)), the
+    MLEs of its even and odd entries at r (the last variable is the index's low bit). Base
+    tables share one evaluation (_evaluate_rows)."""
+    out: list[np.ndarray | None] = [None] * len(tabs)
+    base = [j for j, t in enumerate(tabs) if t.ndim == 1]
+    if base:
+        m = np.stack([tabs[j] for j in base])
+        at_r = _evaluate_rows(np.concatenate([m[:, 0::2], m[:, 1::2]]), r)
+        for k, j in enumerate(base):
+            out[j] = np.ascontiguousarray(at_r[:, [k, len(base) + k]])
+    for j, t in enumerate(tabs):
+        if t.ndim == 2:
+            halves = [np.ascontiguousarray(t[:, bit::2]) for bit in (0, 1)]
+            out[j] = np.stack([mle.evaluate(half, r) for half in halves], axis=1)
+    return out
+
+
 def _as_ext_table(t: np.ndarray) -> np.ndarray:
     t = np.asarray(t, dtype=np.uint64)
     return F.ext_from_base(t) if t.ndim == 1 else np.ascontiguousarray(t)
 
 
 def _prove_terms_numpy(tables: list[np.ndarray], terms: list[Term], claim: np.ndarray,
-                       transcript: Transcript
+                       transcript: Transcript, *, round_hook: RoundHook | None = None,
+                       stop_before_last: bool = False
                        ) -> tuple[SumcheckProof, np.ndarray, list[np.ndarray]]:
     """prove_terms in vectorised numpy, per term (every table as an extension table)."""
     tabs = [_as_ext_table(t) for t in tables]
@@ -1752,11 +1834,12 @@ def _prove_terms_numpy(tables: list[np.ndarray], terms: list[Term], claim: np.nd
         raise ValueError(f"sumcheck terms: tables must share a power-of-two length, got "
                          f"{[t.shape[1] for t in tabs]}")
     d = terms_degree(terms)
+    num_rounds = _rounds_to_run(v, False, round_hook, stop_before_last)
     _absorb_header(transcript, np.asarray(claim, np.uint64), v, d)
     points = [0, *range(2, d + 1)]
-    rounds = np.empty((F.EXT_DEGREE, v, d), np.uint64)
-    r_all = np.empty((F.EXT_DEGREE, v), np.uint64)
-    for i in range(v):
+    rounds = np.empty((F.EXT_DEGREE, num_rounds, d), np.uint64)
+    r_all = np.empty((F.EXT_DEGREE, num_rounds), np.uint64)
+    for i in range(num_rounds):
         h = tabs[0].shape[1] // 2
         lo = [t[:, :h] for t in tabs]
         step = [F.ext_sub(t[:, h:], t[:, :h]) for t in tabs]
@@ -1771,9 +1854,13 @@ def _prove_terms_numpy(tables: list[np.ndarray], terms: list[Term], claim: np.nd
                     prod = F.ext_mul(prod, at_x[j])
                 total = F.ext_add(total, F.ext_mul(coeff, F.ext_sum_all(prod)))
             msg[:, k] = total
+        if round_hook is not None:
+            msg = _hooked(round_hook, i, msg, r_all)
         rounds[:, i, :] = msg
         transcript.absorb_ext(_LABEL_ROUND, msg)
         r = transcript.challenge_ext(_LABEL_R)
         r_all[:, i] = r
         tabs = [mle.fold(t, r) for t in tabs]
+    if stop_before_last:
+        return SumcheckProof(rounds), r_all, [t[:, :2].copy() for t in tabs]
     return SumcheckProof(rounds), r_all, [np.ascontiguousarray(t[:, 0]) for t in tabs]

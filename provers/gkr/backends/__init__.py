@@ -106,13 +106,18 @@ class Backend(Protocol):
         ...
 
     def prove_sumcheck(self, tables: Sequence[Table], claim: np.ndarray,
-                       transcript: Transcript) -> tuple[Any, np.ndarray, list[np.ndarray]]:
-        """sumcheck.prove on this backend's tables."""
+                       transcript: Transcript, *, round_hook: Any = None,
+                       stop_before_last: bool = False
+                       ) -> tuple[Any, np.ndarray, list[np.ndarray]]:
+        """sumcheck.prove on this backend's tables (round_hook, stop_before_last: the masked
+        sumcheck's keywords, see sumcheck.prove)."""
         ...
 
     def prove_terms(self, tables: Sequence[Table], terms: list, claim: np.ndarray,
-                    transcript: Transcript) -> tuple[Any, np.ndarray, list[np.ndarray]]:
-        """sumcheck.prove_terms on this backend's tables."""
+                    transcript: Transcript, *, round_hook: Any = None,
+                    stop_before_last: bool = False
+                    ) -> tuple[Any, np.ndarray, list[np.ndarray]]:
+        """sumcheck.prove_terms on this backend's tables (keywords as prove_sumcheck's)."""
         ...
 
     def warmup(self) -> None:

@@ -78,11 +78,15 @@ class NumpyBackend:
     def evaluate(self, values: np.ndarray, point: np.ndarray) -> np.ndarray:
         return T.evaluate(values, point)
 
-    def prove_sumcheck(self, tables, claim: np.ndarray, transcript: Transcript):
-        return sumcheck.prove(tables, claim, transcript)
+    def prove_sumcheck(self, tables, claim: np.ndarray, transcript: Transcript, *,
+                       round_hook=None, stop_before_last: bool = False):
+        return sumcheck.prove(tables, claim, transcript, round_hook=round_hook,
+                              stop_before_last=stop_before_last)
 
-    def prove_terms(self, tables, terms: list, claim: np.ndarray, transcript: Transcript):
-        return sumcheck.prove_terms(tables, terms, claim, transcript)
+    def prove_terms(self, tables, terms: list, claim: np.ndarray, transcript: Transcript, *,
+                    round_hook=None, stop_before_last: bool = False):
+        return sumcheck.prove_terms(tables, terms, claim, transcript, round_hook=round_hook,
+                                    stop_before_last=stop_before_last)
 
     def warmup(self) -> None:
         F.warmup()

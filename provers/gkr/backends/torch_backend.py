@@ -123,15 +123,21 @@ class TorchBackend:
 
     # ------------------------------------------------------------------ sumchecks
 
-    def prove_sumcheck(self, tables: Sequence, claim: np.ndarray, transcript: Transcript):
+    def prove_sumcheck(self, tables: Sequence, claim: np.ndarray, transcript: Transcript, *,
+                       round_hook=None, stop_before_last: bool = False):
         if not 1 <= len(tables) <= sumcheck.MAX_DEGREE:
             raise ValueError(f"sumcheck: 1 to {sumcheck.MAX_DEGREE} factor tables, "
                              f"got {len(tables)}")
         term = (F.ext_one(), tuple(range(len(tables))))
-        return self.prove_terms(tables, [term], claim, transcript)
+        return self.prove_terms(tables, [term], claim, transcript, round_hook=round_hook,
+                                stop_before_last=stop_before_last)
 
     def prove_terms(self, tables: Sequence, terms: list, claim: np.ndarray,
-                    transcript: Transcript):
+                    transcript: Transcript, *, round_hook=None, stop_before_last: bool = False):
+        """round_hook and stop_before_last as in sumcheck.prove: the hook sees each round's
+        message on the host; stopping returns every table bound in all but its last variable
+        ((4, 2) on the host), folded rows as they are and the other tables from their even
+        and odd entries against one eq table."""
         d = sumcheck.terms_degree(terms)
         if not 1 <= d <= sumcheck.MAX_DEGREE:
             raise ValueError(f"sumcheck terms: degree 1 to {sumcheck.MAX_DEGREE}, got {d}")
@@ -141,9 +147,10 @@ class TorchBackend:
         if n != 1 << v or any(t.shape[-1] != n for t in tabs):
             raise ValueError(f"sumcheck terms: tables must share a power-of-two length, got "
                              f"{[t.shape[-1] for t in tabs]}")
+        num_rounds = sumcheck._rounds_to_run(v, False, round_hook, stop_before_last)
         sumcheck._absorb_header(transcript, np.asarray(claim, np.uint64), v, d)
-        rounds = np.empty((F.EXT_DEGREE, v, d), np.uint64)
-        r_all = np.empty((F.EXT_DEGREE, v), np.uint64)
+        rounds = np.empty((F.EXT_DEGREE, num_rounds, d), np.uint64)
+        r_all = np.empty((F.EXT_DEGREE, num_rounds), np.uint64)
         if v == 0:
             return sumcheck.SumcheckProof(rounds), r_all, [_first(t) for t in tabs]
         prefix, groups, cst = sumcheck._terms_form(terms)
@@ -153,15 +160,20 @@ class TorchBackend:
         xs = torch.tensor([0, *range(2, d + 1)], dtype=torch.int64, device=self.device)
         constant = None if cst == (0, 0, 0, 0) else tf.ext_const(np.array(cst), self.device, 2)
         unit = cst == _ONE4
-        for i in range(v):
+        for i in range(num_rounds):
             h = n >> (i + 1)
             msg = tf.to_host(self._round(rows, prefix, groups, constant, unit, h, xs))
+            if round_hook is not None:
+                msg = sumcheck._hooked(round_hook, i, msg, r_all)
             rounds[:, i, :] = msg
             transcript.absorb_ext(sumcheck._LABEL_ROUND, msg)
             r = transcript.challenge_ext(sumcheck._LABEL_R)
             r_all[:, i] = r
             r_dev = tf.ext_const(r, self.device, 1)
             rows = {f: tf.fold(t, h, r_dev) for f, t in rows.items()}
+        if stop_before_last:
+            return sumcheck.SumcheckProof(rounds), r_all, self._last_variable_tables(
+                tabs, rows, r_all)
         finals: list[np.ndarray | None] = [
             tf.to_host(rows[j][:, 0]) if j in rows else None for j in range(len(tabs))]
         rest = [j for j in range(len(tabs)) if finals[j] is None]
@@ -176,6 +188,24 @@ class TorchBackend:
                 if tabs[j].ndim == 2:
                     finals[j] = tf.to_host(tf.ext_dot(tabs[j], eq))
         return sumcheck.SumcheckProof(rounds), r_all, finals
+
+    def _last_variable_tables(self, tabs: list[torch.Tensor], rows: dict,
+                              r: np.ndarray) -> list[np.ndarray]:
+        """Every table bound to r in all but its last variable, (4, 2) on the host."""
+        out = []
+        eq = self.eq_table(r) if any(j not in rows for j in range(len(tabs))) else None
+        for j, t in enumerate(tabs):
+            if j in rows:
+                pair = rows[j][..., :2]
+                out.append(tf.to_host(tf.ext_from_base(pair) if pair.ndim == 1 else pair))
+                continue
+            halves = [t[..., bit::2] for bit in (0, 1)]
+            if t.ndim == 1:
+                at_r = tf.limb_matvec(torch.stack(halves), eq, canonical=True)
+            else:
+                at_r = torch.stack([tf.ext_dot(half, eq) for half in halves], dim=1)
+            out.append(tf.to_host(at_r))
+        return out
 
     def _linear_form(self, form, tabs: list[torch.Tensor]) -> torch.Tensor:
         """c + sum_j a_j T_j as one table: base when c, every a_j and every T_j are."""
