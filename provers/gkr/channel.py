@@ -18,12 +18,16 @@ from provers.gkr import field as F
 from provers.gkr.errors import MalformedProof
 from provers.gkr.sumcheck import SumcheckProof
 from provers.gkr.transcript import Transcript
+from provers.gkr.zk_sumcheck import ZkSumcheckProof
 
 MAGIC = b"ZKBGKR\x00\x01"
 """A proof that carries the prover's advice in the clear."""
 MAGIC_COMMITTED_ADVICE = b"ZKBGKR\x00\x02"
 """A proof that commits to the advice (PROTOCOL.md, "Committed advice")."""
-_FORMATS = {MAGIC: "its advice in the clear", MAGIC_COMMITTED_ADVICE: "committed advice"}
+MAGIC_ZK = b"ZKBGKR\x00\x03"
+"""A zero-knowledge proof (PROTOCOL.md, "Zero knowledge")."""
+_FORMATS = {MAGIC: "its advice in the clear", MAGIC_COMMITTED_ADVICE: "committed advice",
+            MAGIC_ZK: "zero knowledge"}
 PROTOCOL_VERSION = 1
 DOMAIN = b"zkbench/gkr/v1"
 
@@ -135,6 +139,17 @@ class VerifierChannel:
         raw = self._take(16 * num_vars * degree, label)
         try:
             return SumcheckProof.from_bytes(raw, num_vars, degree)
+        except ValueError as exc:
+            raise MalformedProof(f"gkr proof: {label}: {exc}") from None
+
+    def recv_zk_sumcheck(self, label: str, num_vars: int, degree: int, last_degree: int,
+                         has_output: bool):
+        """A masked sumcheck's messages (zk_sumcheck.ZkSumcheckProof), absorbed by its
+        verify."""
+        raw = self._take(ZkSumcheckProof.size_bytes(num_vars, degree, last_degree, has_output),
+                         label)
+        try:
+            return ZkSumcheckProof.from_bytes(raw, num_vars, degree, last_degree, has_output)
         except ValueError as exc:
             raise MalformedProof(f"gkr proof: {label}: {exc}") from None
 

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from provers.gkr import field as F
-from provers.gkr import mle, sumcheck
+from provers.gkr import mle, sumcheck, zk_sumcheck
 from provers.gkr.errors import SumcheckFailed
+from provers.gkr.zk import MaskedTable, shape_of
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,54 @@ def verify_merge(claims: list[Claim], num_vars: int, channel) -> Claim:
     proof = channel.recv_sumcheck(f"merge/{name}/sumcheck", num_vars, 2)
     r, final = sumcheck.verify(_combined_value(claims, powers), num_vars, 2, proof,
                                channel.transcript)
+    value = channel.recv_ext(f"merge/{name}/eval")
+    weight_at_r = F.ext_zero()
+    for c, a in zip(claims, powers, strict=True):
+        weight_at_r = F.ext_add(weight_at_r, F.ext_mul(a, mle.eq_eval(c.point, r)))
+    if not sumcheck.check_final(final, [weight_at_r, value]):
+        raise SumcheckFailed(f"the merge of {len(claims)} claims on {name!r}")
+    return Claim(name, r, value)
+
+
+# ------------------------------------------------------------------- zero knowledge (zk.py)
+# The claims are on the masked tensor T': sum_j alpha^j c_j = sum_b weight(b) T'(b) plus the
+# masks at the points, sum_j alpha^j mask_T(z_j), which enter as output terms.
+
+
+def _zk_masked(name: str) -> list[MaskedTable]:
+    empty = F.ext_zero((0,))
+    return [MaskedTable(1, name, empty, empty)]
+
+
+def merge_shape(name: str, num_vars: int, plan):
+    return shape_of(f"merge/{name}/sumcheck", plan, zk_sumcheck.product_terms(2),
+                    _zk_masked(name), num_vars)
+
+
+def _zk_outputs(claims: list[Claim], powers: list[np.ndarray]) -> list:
+    return [(a, c.tensor, c.point) for c, a in zip(claims, powers, strict=True)]
+
+
+def prove_merge_zk(claims: list[Claim], values: np.ndarray, channel, backend, zk) -> Claim:
+    name = claims[0].tensor
+    alpha = channel.challenge(f"merge/{name}/alpha")
+    powers = _alpha_powers(alpha, len(claims))
+    weight = backend.eq_combination([c.point for c in claims], powers)
+    r, finals = zk.sumcheck(f"merge/{name}/sumcheck", channel, backend,
+                            [weight, backend.table(values)], None,
+                            _combined_value(claims, powers), _zk_masked(name),
+                            _zk_outputs(claims, powers))
+    channel.send_ext(f"merge/{name}/eval", finals[1])
+    return Claim(name, r, finals[1])
+
+
+def verify_merge_zk(claims: list[Claim], num_vars: int, channel, zk) -> Claim:
+    name = claims[0].tensor
+    alpha = channel.challenge(f"merge/{name}/alpha")
+    powers = _alpha_powers(alpha, len(claims))
+    r, final = zk.sumcheck(f"merge/{name}/sumcheck", channel, _combined_value(claims, powers),
+                           num_vars, zk_sumcheck.product_terms(2), _zk_masked(name),
+                           _zk_outputs(claims, powers))
     value = channel.recv_ext(f"merge/{name}/eval")
     weight_at_r = F.ext_zero()
     for c, a in zip(claims, powers, strict=True):
