@@ -75,8 +75,9 @@ class ProverChannel:
         self.transcript.absorb_bytes(label.encode(), data)
         self._append(label, bytes(data))
 
-    def send_sumcheck(self, label: str, proof: SumcheckProof) -> None:
-        """Sumcheck messages were absorbed round by round by sumcheck.prove."""
+    def send_sumcheck(self, label: str, proof: SumcheckProof | ZkSumcheckProof) -> None:
+        """Sumcheck messages were absorbed round by round by sumcheck.prove (or
+        zk_sumcheck.prove)."""
         self._append(label, proof.to_bytes())
 
     def challenge(self, label: str) -> np.ndarray:
@@ -143,11 +144,10 @@ class VerifierChannel:
             raise MalformedProof(f"gkr proof: {label}: {exc}") from None
 
     def recv_zk_sumcheck(self, label: str, num_vars: int, degree: int, last_degree: int,
-                         has_output: bool):
-        """A masked sumcheck's messages (zk_sumcheck.ZkSumcheckProof), absorbed by its
-        verify."""
-        raw = self._take(ZkSumcheckProof.size_bytes(num_vars, degree, last_degree, has_output),
-                         label)
+                         has_output: bool = False) -> ZkSumcheckProof:
+        """A masked sumcheck's messages (zk_sumcheck.py), absorbed by its verifier."""
+        size = ZkSumcheckProof.size_bytes(num_vars, degree, last_degree, has_output)
+        raw = self._take(size, label)
         try:
             return ZkSumcheckProof.from_bytes(raw, num_vars, degree, last_degree, has_output)
         except ValueError as exc:
