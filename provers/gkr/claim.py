@@ -12,9 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from provers.gkr import field as F
-from provers.gkr import mle, sumcheck, zk_sumcheck
+from provers.gkr import mle, sumcheck
 from provers.gkr.errors import SumcheckFailed
-from provers.gkr.zk import MaskedTable, shape_of
 
 
 @dataclass(frozen=True)
@@ -26,14 +25,14 @@ class Claim:
     """(4,) extension scalar."""
 
 
-def _alpha_powers(alpha: np.ndarray, count: int) -> list[np.ndarray]:
+def alpha_powers(alpha: np.ndarray, count: int) -> list[np.ndarray]:
     powers = [F.ext_one()]
     for _ in range(count - 1):
         powers.append(F.ext_mul(powers[-1], alpha))
     return powers
 
 
-def _combined_value(claims: list[Claim], powers: list[np.ndarray]) -> np.ndarray:
+def combined_value(claims: list[Claim], powers: list[np.ndarray]) -> np.ndarray:
     total = F.ext_zero()
     for c, a in zip(claims, powers, strict=True):
         total = F.ext_add(total, F.ext_mul(a, c.value))
@@ -43,10 +42,10 @@ def _combined_value(claims: list[Claim], powers: list[np.ndarray]) -> np.ndarray
 def prove_merge(claims: list[Claim], values: np.ndarray, channel, backend) -> Claim:
     name = claims[0].tensor
     alpha = channel.challenge(f"merge/{name}/alpha")
-    powers = _alpha_powers(alpha, len(claims))
+    powers = alpha_powers(alpha, len(claims))
     weight = backend.eq_combination([c.point for c in claims], powers)
     proof, r, finals = backend.prove_sumcheck([weight, backend.table(values)],
-                                              _combined_value(claims, powers),
+                                              combined_value(claims, powers),
                                               channel.transcript)
     channel.send_sumcheck(f"merge/{name}/sumcheck", proof)
     channel.send_ext(f"merge/{name}/eval", finals[1])
@@ -56,9 +55,9 @@ def prove_merge(claims: list[Claim], values: np.ndarray, channel, backend) -> Cl
 def verify_merge(claims: list[Claim], num_vars: int, channel) -> Claim:
     name = claims[0].tensor
     alpha = channel.challenge(f"merge/{name}/alpha")
-    powers = _alpha_powers(alpha, len(claims))
+    powers = alpha_powers(alpha, len(claims))
     proof = channel.recv_sumcheck(f"merge/{name}/sumcheck", num_vars, 2)
-    r, final = sumcheck.verify(_combined_value(claims, powers), num_vars, 2, proof,
+    r, final = sumcheck.verify(combined_value(claims, powers), num_vars, 2, proof,
                                channel.transcript)
     value = channel.recv_ext(f"merge/{name}/eval")
     weight_at_r = F.ext_zero()
@@ -68,50 +67,3 @@ def verify_merge(claims: list[Claim], num_vars: int, channel) -> Claim:
         raise SumcheckFailed(f"the merge of {len(claims)} claims on {name!r}")
     return Claim(name, r, value)
 
-
-# ------------------------------------------------------------------- zero knowledge (zk.py)
-# The claims are on the masked tensor T': sum_j alpha^j c_j = sum_b weight(b) T'(b) plus the
-# masks at the points, sum_j alpha^j mask_T(z_j), which enter as output terms.
-
-
-def _zk_masked(name: str) -> list[MaskedTable]:
-    empty = F.ext_zero((0,))
-    return [MaskedTable(1, name, empty, empty)]
-
-
-def merge_shape(name: str, num_vars: int, plan):
-    return shape_of(f"merge/{name}/sumcheck", plan, zk_sumcheck.product_terms(2),
-                    _zk_masked(name), num_vars)
-
-
-def _zk_outputs(claims: list[Claim], powers: list[np.ndarray]) -> list:
-    return [(a, c.tensor, c.point) for c, a in zip(claims, powers, strict=True)]
-
-
-def prove_merge_zk(claims: list[Claim], values: np.ndarray, channel, backend, zk) -> Claim:
-    name = claims[0].tensor
-    alpha = channel.challenge(f"merge/{name}/alpha")
-    powers = _alpha_powers(alpha, len(claims))
-    weight = backend.eq_combination([c.point for c in claims], powers)
-    r, finals = zk.sumcheck(f"merge/{name}/sumcheck", channel, backend,
-                            [weight, backend.table(values)], None,
-                            _combined_value(claims, powers), _zk_masked(name),
-                            _zk_outputs(claims, powers))
-    channel.send_ext(f"merge/{name}/eval", finals[1])
-    return Claim(name, r, finals[1])
-
-
-def verify_merge_zk(claims: list[Claim], num_vars: int, channel, zk) -> Claim:
-    name = claims[0].tensor
-    alpha = channel.challenge(f"merge/{name}/alpha")
-    powers = _alpha_powers(alpha, len(claims))
-    r, final = zk.sumcheck(f"merge/{name}/sumcheck", channel, _combined_value(claims, powers),
-                           num_vars, zk_sumcheck.product_terms(2), _zk_masked(name),
-                           _zk_outputs(claims, powers))
-    value = channel.recv_ext(f"merge/{name}/eval")
-    weight_at_r = F.ext_zero()
-    for c, a in zip(claims, powers, strict=True):
-        weight_at_r = F.ext_add(weight_at_r, F.ext_mul(a, mle.eq_eval(c.point, r)))
-    if not sumcheck.check_final(final, [weight_at_r, value]):
-        raise SumcheckFailed(f"the merge of {len(claims)} claims on {name!r}")
-    return Claim(name, r, value)

@@ -18,7 +18,7 @@ from provers.gkr import logup, zk_opening
 from provers.gkr import tensor as T
 from provers.gkr.channel import MAGIC, MAGIC_COMMITTED_ADVICE, MAGIC_ZK, VerifierChannel
 from provers.gkr.circuit import Circuit, lookup_mult
-from provers.gkr.claim import Claim, verify_merge, verify_merge_zk
+from provers.gkr.claim import Claim, verify_merge
 from provers.gkr.committed import Layout, Opening, verify_claims
 from provers.gkr.errors import LeafMismatch
 from provers.gkr.layers import REDUCTIONS
@@ -31,6 +31,7 @@ from provers.gkr.statement import (
     bind_prefix,
 )
 from provers.gkr.zk import LABEL_ROOT, MaskLayout, ZkVerifier, claims_of
+from provers.gkr.zk import verify_merge as zk_merge
 
 
 def _padded(circuit: Circuit, name: str, value: np.ndarray, what: str) -> np.ndarray:
@@ -137,14 +138,14 @@ def verify_zk(circuit: Circuit, x: np.ndarray, y: np.ndarray, proof: bytes, weig
     for layer in reversed(circuit.layers):
         pending = claims.pop(layer.out)
         claim = (pending[0] if len(pending) == 1 else
-                 verify_merge_zk(pending, circuit.tensors[layer.out].num_vars, channel, zk))
+                 zk_merge(pending, circuit.tensors[layer.out].num_vars, channel, zk))
         for new in REDUCTIONS[layer.kind].verify_zk(layer, claim, circuit.tensors, channel,
                                                     zk):
             claims.setdefault(new.tensor, []).append(new)
     opening = claims_of(layout, weights, claims, zk.cursor.claims)
-    zk.cursor.position += 1
+    zk.cursor.next(layout.shapes[-1])
     zk.cursor.done()
-    zk_opening.verify([masks, commitment], opening, layout.opening_row, channel)
+    zk_opening.verify([masks, commitment], opening, (layout.opening_row, 0), channel)
     channel.finish()
     for name, pending in claims.items():
         if name != circuit.input:

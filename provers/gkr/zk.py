@@ -29,8 +29,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from provers.gkr import field as F
-from provers.gkr import sumcheck, zk_sumcheck
+from provers.gkr import mle, sumcheck, zk_opening, zk_sumcheck
 from provers.gkr.circuit import Circuit
+from provers.gkr.claim import Claim, alpha_powers, combined_value
+from provers.gkr.errors import SumcheckFailed
 from provers.gkr.masks import MaskPlan
 
 LABEL_ROOT = "zk/mask-root"
@@ -121,19 +123,11 @@ class MaskLayout:
 
 
 def g_functional(offset: int, shape: SumcheckShape, r: np.ndarray) -> dict[int, np.ndarray]:
-    """g(r) as a functional of the vector: g_i's coefficient e lies at 4 base entries (the
-    coordinates of a K element), so entry (i, e, c) weighs basis_c * r_i^e."""
-    out: dict[int, np.ndarray] = {}
-    pos = offset
-    basis = np.eye(F.EXT_DEGREE, dtype=np.uint64)
-    for i, deg in enumerate(shape.degrees):
-        power = F.ext_one()
-        for _ in range(deg + 1):
-            for c in range(F.EXT_DEGREE):
-                out[pos + c] = F.ext_mul(power, basis[:, c])
-            power = F.ext_mul(power, r[:, i])
-            pos += F.EXT_DEGREE
-    return out
+    """g(r) as a functional of the mask vector, for g's block at ``offset``
+    (zk_opening.mask_entries' layout: coordinate l of g_i's coefficient e at
+    4 (sum_{i'<i} (deg_i' + 1) + e) + l)."""
+    weights = zk_opening.mask_functional(shape.degrees, r)
+    return {offset + j: np.ascontiguousarray(weights[:, j]) for j in range(weights.shape[1])}
 
 
 def g_coefficients(vector: np.ndarray, offset: int, shape: SumcheckShape) -> tuple:
@@ -252,7 +246,6 @@ def schedule(circuit: Circuit, plan: MaskPlan, opening_vars: int) -> list[Sumche
     """Every masked sumcheck of a proof, in proof order: per layer from the output back, the
     merge of its output's claims (when several) and the layer's own; then the opening's
     column sumcheck (``opening_vars`` variables, degree 2)."""
-    from provers.gkr.claim import merge_shape
     from provers.gkr.layers import REDUCTIONS
 
     counts = {circuit.output: 1}
@@ -271,8 +264,6 @@ def _functional_components(functional: dict[int, np.ndarray], cols: int, matrix:
                            ) -> list:
     """A functional of the mask vector as opening components, one per row it touches (row
     weight 1 on that row, its coefficients there as explicit column weights)."""
-    from provers.gkr import zk_opening
-
     by_row: dict[int, np.ndarray] = {}
     for idx, coef in functional.items():
         row, col = divmod(idx, cols)
@@ -289,7 +280,7 @@ def claims_of(layout: MaskLayout, weights, claims: dict, mask_claims: list[MaskC
     (1)]: every claim left on a committed weight, T'(z) = T~(z) + mask_T(z), as the weights'
     segment plus the mask's functional; every mask claim as its functional. Takes the
     weights' claims out of ``claims`` (left: the public input's)."""
-    from provers.gkr import committed, mle, zk_opening
+    from provers.gkr import committed  # committed -> claim -> zk: imported here
 
     out = []
     for name in [n for n in claims if n in weights.slots]:
@@ -305,3 +296,39 @@ def claims_of(layout: MaskLayout, weights, claims: dict, mask_claims: list[MaskC
         out.append(zk_opening.Claim(mc.value, tuple(_functional_components(
             mc.functional, layout.cols, 0))))
     return out
+
+
+# ------------------------------------------------------------------------- masked merges
+# The claims are on the masked tensor T': sum_j alpha^j c_j = sum_b weight(b) T'(b) plus the
+# masks at the points, sum_j alpha^j mask_T(z_j), which enter as output terms.
+
+
+def merge_masked(name: str) -> list[MaskedTable]:
+    empty = F.ext_zero((0,))
+    return [MaskedTable(1, name, empty, empty)]
+
+
+def merge_shape(name: str, num_vars: int, plan: MaskPlan) -> SumcheckShape:
+    return shape_of(f"merge/{name}/sumcheck", plan, zk_sumcheck.product_terms(2),
+                    merge_masked(name), num_vars)
+
+
+def merge_outputs(claims: list[Claim], powers: list[np.ndarray]) -> list:
+    return [(a, c.tensor, c.point) for c, a in zip(claims, powers, strict=True)]
+
+
+def verify_merge(claims: list[Claim], num_vars: int, channel, zk: ZkVerifier) -> Claim:
+    """claim.verify_merge for claims on a masked tensor."""
+    name = claims[0].tensor
+    alpha = channel.challenge(f"merge/{name}/alpha")
+    powers = alpha_powers(alpha, len(claims))
+    r, final = zk.sumcheck(f"merge/{name}/sumcheck", channel, combined_value(claims, powers),
+                           num_vars, zk_sumcheck.product_terms(2), merge_masked(name),
+                           merge_outputs(claims, powers))
+    value = channel.recv_ext(f"merge/{name}/eval")
+    weight_at_r = F.ext_zero()
+    for c, a in zip(claims, powers, strict=True):
+        weight_at_r = F.ext_add(weight_at_r, F.ext_mul(a, mle.eq_eval(c.point, r)))
+    if not sumcheck.check_final(final, [weight_at_r, value]):
+        raise SumcheckFailed(f"the merge of {len(claims)} claims on {name!r}")
+    return Claim(name, r, value)

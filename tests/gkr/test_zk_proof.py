@@ -14,8 +14,16 @@ import pytest
 from provers.base import ProofRejected, Unsupported
 from provers.gkr import verifier, zk_prover
 from provers.gkr.adapter import _zk_layouts
-from provers.gkr.circuit import Add, AddBias, Circuit, Hadamard, MatMul, Rearrange, Scale
-from provers.gkr.circuit import TensorInfo
+from provers.gkr.circuit import (
+    Add,
+    AddBias,
+    Circuit,
+    Hadamard,
+    MatMul,
+    Rearrange,
+    Scale,
+    TensorInfo,
+)
 from provers.gkr.pcs import ligero
 from provers.gkr.pcs.params import DEFAULT
 from zkbench.cell import tamper_check
