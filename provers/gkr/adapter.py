@@ -37,7 +37,15 @@ from typing import ClassVar
 import numpy as np
 
 from provers.base import BaseProver, MalformedProof, ProofRejected, Unsupported
-from provers.gkr import backends, committed, committed_prover, verifier, zk, zk_prover
+from provers.gkr import (
+    backends,
+    committed,
+    committed_prover,
+    verifier,
+    zk,
+    zk_opening,
+    zk_prover,
+)
 from provers.gkr import field as F
 from provers.gkr import prover as gkr_prover
 from provers.gkr.circuit import Circuit
@@ -252,12 +260,17 @@ class GkrZkProver(GkrProver):
                             ops=SUPPORTED_OPS, deterministic=False)
 
     def _bits(self, circuit: Circuit) -> int:
+        """The circuit's terms, each masked sumcheck's extra ones (rho, and its last round's
+        degree beyond the others'), and the opening's (zk_opening.security_error) for every
+        claim it opens: one per weight claim, and per masked sumcheck g(r) and at most one
+        output value."""
         layout, masks = _zk_layouts(circuit)
         terms = circuit.soundness_error_terms()
-        terms += sum(s.last_degree - s.degree + 2 for s in masks.shapes)  # rho, last round
+        terms += sum(s.last_degree - s.degree + 1 for s in masks.shapes)
         claims = sum(circuit.consumers()[name] for name in layout.slots)
-        encoded = layout.cols * 2 * DEFAULT.blowup
-        error = (terms + 2 * claims + 2) / 2.0**FIELD_BITS + DEFAULT.hiding_error(encoded, 2)
+        claims += 2 * len(masks.shapes)
+        error = (terms / 2.0**FIELD_BITS
+                 + zk_opening.security_error(layout.cols, claims, claims, DEFAULT))
         return math.floor(-math.log2(error))
 
     def _refusal(self, circuit: Circuit) -> str | None:
