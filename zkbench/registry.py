@@ -17,6 +17,7 @@ PROVERS: dict[str, str] = {
     "gkr": "provers.gkr.adapter:GkrProver",
     "gkr-cw": "provers.gkr.adapter:GkrCommittedProver",
     "gkr-ca": "provers.gkr.adapter:GkrCommittedAdviceProver",
+    "gkr-zk": "provers.gkr.adapter:GkrZkProver",
     "ezkl": "provers.ezkl.adapter:EzklProver",
     "ezkl-cw": "provers.ezkl.adapter:EzklCommittedProver",
     "snarkjs-groth16": "provers.snarkjs.adapter:SnarkjsGroth16Prover",

@@ -37,12 +37,21 @@ from typing import ClassVar
 import numpy as np
 
 from provers.base import BaseProver, MalformedProof, ProofRejected, Unsupported
-from provers.gkr import backends, committed, committed_prover, verifier
+from provers.gkr import (
+    backends,
+    committed,
+    committed_prover,
+    verifier,
+    zk,
+    zk_opening,
+    zk_prover,
+)
 from provers.gkr import field as F
 from provers.gkr import prover as gkr_prover
 from provers.gkr.circuit import Circuit
 from provers.gkr.compile import SUPPORTED_OPS, compile_model, tensor_values
 from provers.gkr.errors import UnsupportedCircuit
+from provers.gkr.masks import MaskPlan
 from provers.gkr.pcs import ligero
 from provers.gkr.pcs.params import DEFAULT, Commitment, choose_cols
 from zkbench.qmodel import QuantizedModel
@@ -64,6 +73,8 @@ class VerifyingKey:
     layout: committed.Layout | None = None
     commitment: Commitment | None = None
     advice: committed.Layout | None = None
+    masks: object = None
+    """zk.MaskLayout of a zero-knowledge proof's mask vector (``gkr-zk``)."""
 
     def size_bytes(self) -> int:
         size = len(json.dumps(self.circuit.description()))
@@ -126,6 +137,10 @@ class GkrProver(BaseProver):
                  + committed.security_error(cols, claims, DEFAULT))
         return math.floor(-math.log2(error))
 
+    def _refusal(self, circuit: Circuit) -> str | None:
+        """Why this prover cannot prove a compiled circuit (None: it can)."""
+        return None
+
     def available(self) -> str | None:
         if self.backend not in backends.NAMES:
             return None  # skip_reason names the unknown backend and the known ones
@@ -152,6 +167,9 @@ class GkrProver(BaseProver):
             circuit = compile_model(model)
         except UnsupportedCircuit as exc:
             raise Unsupported(str(exc)) from None
+        reason = self._refusal(circuit)
+        if reason:
+            raise Unsupported(reason)
         bits = self._bits(circuit)
         if bits < MIN_SECURITY_BITS:
             raise Unsupported(f"circuit would have only {bits} bits of security")
@@ -222,6 +240,80 @@ class GkrCommittedAdviceProver(GkrProver):
 
     name: ClassVar[str] = "gkr-ca"
     default_advice: ClassVar[str] = "committed"
+
+
+class GkrZkProver(GkrProver):
+    """``gkr`` in zero knowledge (PROTOCOL.md, "Zero knowledge"): the committed-weights
+    statement, the weights committed with hiding Ligero in setup, every proof committing a
+    fresh mask vector and running every sumcheck masked, and one zero-knowledge opening at
+    the end; the proof reveals nothing beyond the statement. So far for circuits of
+    matmul, Hadamard, rearrangement and the free layers: a circuit with requant layers or
+    range checks is refused at compile (a skip row naming the layer)."""
+
+    name: ClassVar[str] = "gkr-zk"
+    default_statement: ClassVar[str] = "committed-weights"
+    default_advice: ClassVar[str] = "committed"
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(field="BabyBear^4", security_bits=MIN_SECURITY_BITS, zk=True,
+                            statement=self.statement, backends=backends.NAMES,
+                            ops=SUPPORTED_OPS, deterministic=False)
+
+    def _bits(self, circuit: Circuit) -> int:
+        """The circuit's terms, each masked sumcheck's extra ones (rho, and its last round's
+        degree beyond the others'), and the opening's (zk_opening.security_error) for every
+        claim it opens: one per weight claim, and per masked sumcheck g(r) and at most one
+        output value."""
+        layout, masks = _zk_layouts(circuit)
+        terms = circuit.soundness_error_terms()
+        terms += sum(s.last_degree - s.degree + 1 for s in masks.shapes)
+        claims = sum(circuit.consumers()[name] for name in layout.slots)
+        claims += 2 * len(masks.shapes)
+        error = (terms / 2.0**FIELD_BITS
+                 + zk_opening.security_error(layout.cols, claims, claims, DEFAULT))
+        return math.floor(-math.log2(error))
+
+    def _refusal(self, circuit: Circuit) -> str | None:
+        return zk.unsupported(circuit)
+
+    def setup(self, artifact: Artifact) -> Keys:
+        circuit: Circuit = artifact.data[1]
+        layout, masks = _zk_layouts(circuit)
+        matrix = ligero.commit(layout.vector(circuit.weights), layout.cols, DEFAULT,
+                               hiding=True, mask_rows=0)
+        vk = VerifyingKey(dataclasses.replace(circuit, weights={}), layout, matrix.commitment,
+                          masks=masks)
+        pk_bytes = vk.size_bytes() + matrix.message.nbytes + matrix.columns.nbytes
+        return Keys(data=GkrKeys(vk, matrix), pk_bytes=pk_bytes, vk_bytes=vk.size_bytes())
+
+    def prove(self, artifact: Artifact, keys: Keys, witness: Witness) -> Proof:
+        k: GkrKeys = keys.data
+        data = zk_prover.prove(k.vk.circuit, witness.data, k.vk.layout, k.matrix, k.vk.masks,
+                               backends.get(self.backend)).proof_bytes()
+        return Proof(data=data, statement=witness.statement)
+
+    def verify(self, artifact: Artifact, keys: Keys, proof: Proof) -> bool:
+        vk: VerifyingKey = keys.data.vk
+        try:
+            return verifier.verify_zk(vk.circuit, proof.statement.input,
+                                      proof.statement.output, proof.data, vk.layout,
+                                      vk.commitment, vk.masks)
+        except ProofRejected:
+            raise
+        except ValueError as exc:
+            raise MalformedProof(f"gkr proof: {exc}") from None
+
+
+def _zk_layouts(circuit: Circuit) -> tuple[committed.Layout, zk.MaskLayout]:
+    """The weights' layout (k at least 512: the random half of each row absorbs the column
+    openings and the opening's row combinations, PROTOCOL.md) and the mask vector's."""
+    tensors = [circuit.tensors[n] for n in sorted(circuit.weights)]
+    total = max(sum(t.size for t in tensors), 1)
+    cols = max(choose_cols(total, DEFAULT, opened_rows=2), 512)
+    layout = committed.Layout.build(tensors, DEFAULT, cols)
+    plan = MaskPlan.build(circuit)
+    shapes = zk.schedule(circuit, plan, cols.bit_length())
+    return layout, zk.MaskLayout.build(plan, shapes, cols)
 
 
 def _layouts(circuit: Circuit, weights: bool, advice: bool

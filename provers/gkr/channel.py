@@ -24,7 +24,10 @@ MAGIC = b"ZKBGKR\x00\x01"
 """A proof that carries the prover's advice in the clear."""
 MAGIC_COMMITTED_ADVICE = b"ZKBGKR\x00\x02"
 """A proof that commits to the advice (PROTOCOL.md, "Committed advice")."""
-_FORMATS = {MAGIC: "its advice in the clear", MAGIC_COMMITTED_ADVICE: "committed advice"}
+MAGIC_ZK = b"ZKBGKR\x00\x03"
+"""A zero-knowledge proof (PROTOCOL.md, "Zero knowledge")."""
+_FORMATS = {MAGIC: "its advice in the clear", MAGIC_COMMITTED_ADVICE: "committed advice",
+            MAGIC_ZK: "zero knowledge"}
 PROTOCOL_VERSION = 1
 DOMAIN = b"zkbench/gkr/v1"
 

@@ -25,14 +25,14 @@ class Claim:
     """(4,) extension scalar."""
 
 
-def _alpha_powers(alpha: np.ndarray, count: int) -> list[np.ndarray]:
+def alpha_powers(alpha: np.ndarray, count: int) -> list[np.ndarray]:
     powers = [F.ext_one()]
     for _ in range(count - 1):
         powers.append(F.ext_mul(powers[-1], alpha))
     return powers
 
 
-def _combined_value(claims: list[Claim], powers: list[np.ndarray]) -> np.ndarray:
+def combined_value(claims: list[Claim], powers: list[np.ndarray]) -> np.ndarray:
     total = F.ext_zero()
     for c, a in zip(claims, powers, strict=True):
         total = F.ext_add(total, F.ext_mul(a, c.value))
@@ -42,10 +42,10 @@ def _combined_value(claims: list[Claim], powers: list[np.ndarray]) -> np.ndarray
 def prove_merge(claims: list[Claim], values: np.ndarray, channel, backend) -> Claim:
     name = claims[0].tensor
     alpha = channel.challenge(f"merge/{name}/alpha")
-    powers = _alpha_powers(alpha, len(claims))
+    powers = alpha_powers(alpha, len(claims))
     weight = backend.eq_combination([c.point for c in claims], powers)
     proof, r, finals = backend.prove_sumcheck([weight, backend.table(values)],
-                                              _combined_value(claims, powers),
+                                              combined_value(claims, powers),
                                               channel.transcript)
     channel.send_sumcheck(f"merge/{name}/sumcheck", proof)
     channel.send_ext(f"merge/{name}/eval", finals[1])
@@ -55,9 +55,9 @@ def prove_merge(claims: list[Claim], values: np.ndarray, channel, backend) -> Cl
 def verify_merge(claims: list[Claim], num_vars: int, channel) -> Claim:
     name = claims[0].tensor
     alpha = channel.challenge(f"merge/{name}/alpha")
-    powers = _alpha_powers(alpha, len(claims))
+    powers = alpha_powers(alpha, len(claims))
     proof = channel.recv_sumcheck(f"merge/{name}/sumcheck", num_vars, 2)
-    r, final = sumcheck.verify(_combined_value(claims, powers), num_vars, 2, proof,
+    r, final = sumcheck.verify(combined_value(claims, powers), num_vars, 2, proof,
                                channel.transcript)
     value = channel.recv_ext(f"merge/{name}/eval")
     weight_at_r = F.ext_zero()
@@ -66,3 +66,4 @@ def verify_merge(claims: list[Claim], num_vars: int, channel) -> Claim:
     if not sumcheck.check_final(final, [weight_at_r, value]):
         raise SumcheckFailed(f"the merge of {len(claims)} claims on {name!r}")
     return Claim(name, r, value)
+

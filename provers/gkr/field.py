@@ -579,6 +579,20 @@ def random(rng: np.random.Generator, shape: Shape = ()) -> np.ndarray:
     return rng.integers(0, P, size=_shape_tuple(shape), dtype=np.uint64)
 
 
+def secure_random(count: int) -> np.ndarray:
+    """``count`` uniform base elements from the operating system's randomness (os.urandom),
+    for a prover's secret masks: 32-bit words below 2p (each residue twice) reduced mod p."""
+    parts, have = [], 0
+    while have < count:
+        want = count - have
+        raw = np.frombuffer(os.urandom(4 * (want + want // 8 + 16)), dtype="<u4")
+        kept = raw[raw < 2 * P][:want]
+        parts.append(kept)
+        have += kept.size
+    words = np.concatenate(parts) if parts else np.zeros(0, np.uint32)
+    return words.astype(np.uint64) % np.uint64(P)
+
+
 def sum_all(a: ArrayLike) -> np.ndarray:
     """Sum of all entries mod p, as a 0-d array."""
     flat = _flat(_as_base(a))

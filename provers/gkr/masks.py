@@ -217,6 +217,23 @@ class MaskPlan:
                     out[idx] = term if idx not in out else F.ext_add(out[idx], term)
         return out
 
+    def value_functional(self, name: str, point: np.ndarray) -> dict[int, np.ndarray]:
+        """The mask vector's linear functional mask_name(point), as {index: coefficient}:
+        the part of a claim T'(z) = T~(z) + mask_T(z) on a committed tensor that the mask
+        commitment opens."""
+        out: dict[int, np.ndarray] = {}
+        for part in self.parts[name]:
+            entry = self.fresh[part.source]
+            scale = self.part_scale(part, point)
+            powers = _powers(point[:, part.offset], entry.degree + 1)
+            n = entry.degree + 1
+            for half in (0, 1):
+                for e in range(n):
+                    idx = entry.offset + half * n + e
+                    term = F.ext_mul(scale, powers[:, e])
+                    out[idx] = term if idx not in out else F.ext_add(out[idx], term)
+        return out
+
     def line_polynomial(self, vector: np.ndarray, name: str, prefix: np.ndarray,
                         suffix: np.ndarray, degree: int) -> np.ndarray:
         """The mask of ``name`` on the line prefix || X || suffix, as coefficients in X

@@ -40,6 +40,12 @@ def absorb_advice_commitment(t: Transcript, commitment: bytes) -> None:
     t.absorb_bytes(b"advice-commitment", commitment)
 
 
+def absorb_mask_commitment(t: Transcript, commitment: bytes) -> None:
+    """A zero-knowledge proof's mask commitment (root, shape, parameters), after its root was
+    sent (PROTOCOL.md, "Zero knowledge")."""
+    t.absorb_bytes(b"mask-commitment", commitment)
+
+
 def absorb_output(t: Transcript, y_padded: np.ndarray, omit: frozenset[str] = frozenset()
                   ) -> None:
     if "output" not in omit:

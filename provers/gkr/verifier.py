@@ -14,9 +14,9 @@ import numpy as np
 
 from provers.base import ProofRejected
 from provers.gkr import field as F
-from provers.gkr import logup
+from provers.gkr import logup, zk_opening
 from provers.gkr import tensor as T
-from provers.gkr.channel import MAGIC, MAGIC_COMMITTED_ADVICE, VerifierChannel
+from provers.gkr.channel import MAGIC, MAGIC_COMMITTED_ADVICE, MAGIC_ZK, VerifierChannel
 from provers.gkr.circuit import Circuit, lookup_mult
 from provers.gkr.claim import Claim, verify_merge
 from provers.gkr.committed import Layout, Opening, verify_claims
@@ -24,7 +24,14 @@ from provers.gkr.errors import LeafMismatch
 from provers.gkr.layers import REDUCTIONS
 from provers.gkr.pcs import merkle
 from provers.gkr.pcs.params import DEFAULT, Commitment
-from provers.gkr.statement import absorb_advice_commitment, absorb_output, bind_prefix
+from provers.gkr.statement import (
+    absorb_advice_commitment,
+    absorb_mask_commitment,
+    absorb_output,
+    bind_prefix,
+)
+from provers.gkr.zk import LABEL_ROOT, MaskLayout, ZkVerifier, claims_of
+from provers.gkr.zk import verify_merge as zk_merge
 
 
 def _padded(circuit: Circuit, name: str, value: np.ndarray, what: str) -> np.ndarray:
@@ -109,3 +116,41 @@ def _opening(layout: Layout, commitment: Commitment, claims: dict[str, list[Clai
     """The claims on ``layout``'s tensors, taken out of ``claims`` (left: public leaves)."""
     mine = [name for name in claims if name in layout.slots]
     return Opening(layout, commitment, [c for name in mine for c in claims.pop(name)])
+
+
+def verify_zk(circuit: Circuit, x: np.ndarray, y: np.ndarray, proof: bytes, weights: Layout,
+              commitment: Commitment, layout: MaskLayout) -> bool:
+    """A zero-knowledge proof (zk_prover.prove): True, or raises ProofRejected. The circuit
+    carries no weights; ``commitment`` is their hiding commitment, ``layout`` the mask
+    vector's (from the circuit, zk.schedule)."""
+    xp = _padded(circuit, circuit.input, x, "public input")
+    yp = _padded(circuit, circuit.output, y, "public output")
+    transcript = bind_prefix(circuit, xp, commitment=commitment.to_bytes())
+    channel = VerifierChannel(transcript, proof, MAGIC_ZK)
+    masks = Commitment(channel.recv_bytes(LABEL_ROOT, merkle.DIGEST_BYTES), layout.rows,
+                       layout.cols, DEFAULT, hiding=True, mask_rows=3)
+    absorb_mask_commitment(transcript, masks.to_bytes())
+    absorb_output(transcript, yp)
+    out = circuit.tensors[circuit.output]
+    z = channel.challenges("output/point", out.num_vars)
+    claims: dict[str, list[Claim]] = {out.name: [Claim(out.name, z, T.evaluate(yp, z))]}
+    zk = ZkVerifier(layout)
+    for layer in reversed(circuit.layers):
+        pending = claims.pop(layer.out)
+        claim = (pending[0] if len(pending) == 1 else
+                 zk_merge(pending, circuit.tensors[layer.out].num_vars, channel, zk))
+        for new in REDUCTIONS[layer.kind].verify_zk(layer, claim, circuit.tensors, channel,
+                                                    zk):
+            claims.setdefault(new.tensor, []).append(new)
+    opening = claims_of(layout, weights, claims, zk.cursor.claims)
+    zk.cursor.next(layout.shapes[-1])
+    zk.cursor.done()
+    zk_opening.verify([masks, commitment], opening, (layout.opening_row, 0), channel)
+    channel.finish()
+    for name, pending in claims.items():
+        if name != circuit.input:
+            raise ProofRejected(f"claims left on tensor {name!r}, which is not a public leaf")
+        for claim in pending:
+            if not F.ext_eq(T.evaluate(xp, claim.point), claim.value):
+                raise LeafMismatch(name)
+    return True

@@ -37,7 +37,6 @@ its last round works on two-entry tables, in plain numpy.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -260,17 +259,6 @@ def verify(claim: ArrayLike, num_vars: int, degree: int, last_degree: int,
 # --------------------------------------------------------------------------------------------
 
 
-def _urandom_field(count: int) -> np.ndarray:
-    """count uniform base elements from os.urandom (31-bit chunks below p, as the
-    transcript's rejection sampling)."""
-    out = np.empty(0, np.uint64)
-    while out.size < count:
-        need = count - out.size
-        chunks = np.frombuffer(os.urandom(4 * (need + need // 8 + 8)), "<u4") & 0x7FFFFFFF
-        out = np.concatenate([out, chunks[chunks < F.P][:need].astype(np.uint64)])
-    return out
-
-
 @dataclass(frozen=True, eq=False)
 class SumcheckMask:
     """The mask g(x) = sum_i g_i(x_i): coeffs[i] holds g_i's coefficients in K, low to high,
@@ -289,7 +277,7 @@ class SumcheckMask:
         for deg in degrees:
             shape = (F.EXT_DEGREE, int(deg) + 1)
             if rng is None:
-                coeffs.append(_urandom_field(shape[0] * shape[1]).reshape(shape))
+                coeffs.append(F.secure_random(shape[0] * shape[1]).reshape(shape))
             else:
                 coeffs.append(F.ext_random(rng, (shape[1],)))
         return cls(tuple(coeffs))

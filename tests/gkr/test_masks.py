@@ -131,6 +131,10 @@ def test_output_term_halves_and_functional() -> None:
             value = F.ext_add(value, F.ext_mul_base(coef, vec[idx]))
         expected = F.ext_add(F.ext_mul(a0, F.ext_sub(F.ext_one(), r1)), F.ext_mul(a1, r1))
         assert F.ext_eq(value, expected)
+        value = F.ext_zero()
+        for idx, coef in plan.value_functional(name, z).items():
+            value = F.ext_add(value, F.ext_mul_base(coef, vec[idx]))
+        assert F.ext_eq(value, _eval(plan, vec, name, z))
         wrong = vec.copy()
         wrong[min(functional)] = (wrong[min(functional)] + 1) % F.P
         moved = F.ext_zero()

@@ -61,3 +61,27 @@ def verify(layer: Add | AddBias | AddConst, claim: Claim, tensors, channel) -> l
     if not F.ext_eq(expected, claim.value):
         raise ClaimMismatch(f"{layer.kind} layer {layer.out!r}")
     return [Claim(layer.inputs[0], zx, ex), Claim(layer.inputs[1], zy, ey)]
+
+
+# ------------------------------------------------------------------- zero knowledge (zk.py)
+# The masks of these layers' outputs are derived from their inputs' (masks.py), so the checks
+# are unchanged identities of masked values; the prover sends masked evaluations.
+
+
+def zk_shapes(layer, tensors, plan) -> list:
+    return []
+
+
+def prove_zk(layer: Add | AddBias | AddConst, claim: Claim, values: dict[str, np.ndarray],
+             tensors, channel, backend, zk) -> list[Claim]:
+    if isinstance(layer, AddConst):
+        return _const_claim(layer, claim, tensors)
+    zx, zy = _points(layer, claim, values[layer.out].shape)
+    ex = zk.evaluate(layer.inputs[0], backend.evaluate(values[layer.inputs[0]], zx), zx)
+    ey = zk.evaluate(layer.inputs[1], backend.evaluate(values[layer.inputs[1]], zy), zy)
+    channel.send_ext(f"{layer.kind}/{layer.out}/evals", np.stack([ex, ey], axis=1))
+    return [Claim(layer.inputs[0], zx, ex), Claim(layer.inputs[1], zy, ey)]
+
+
+def verify_zk(layer, claim: Claim, tensors, channel, zk) -> list[Claim]:
+    return verify(layer, claim, tensors, channel)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from provers.gkr import mle, sumcheck
+from provers.gkr import field as F
+from provers.gkr import mle, sumcheck, zk_sumcheck
 from provers.gkr.circuit import MatMul
 from provers.gkr.claim import Claim
 from provers.gkr.errors import SumcheckFailed
+from provers.gkr.zk import MaskedTable, shape_of
 
 
 def _split(layer_rows: int, claim: Claim) -> tuple[np.ndarray, np.ndarray]:
@@ -45,6 +47,52 @@ def verify(layer: MatMul, claim: Claim, tensors, channel) -> list[Claim]:
     evals = channel.recv_ext(f"matmul/{layer.out}/evals", 2)
     ea, eb = evals[:, 0].copy(), evals[:, 1].copy()
     if not sumcheck.check_final(final, [ea, eb]):
+        raise SumcheckFailed(f"matmul layer {layer.out!r}")
+    return [Claim(layer.inputs[0], np.concatenate([z_i, r], axis=1), ea),
+            Claim(layer.inputs[1], np.concatenate([r, z_l], axis=1), eb)]
+
+
+# ------------------------------------------------------------------- zero knowledge (zk.py)
+
+
+def _zk_masked(layer: MatMul, z_i: np.ndarray, z_l: np.ndarray) -> list[MaskedTable]:
+    """a[k] is A'(z_i, k) and b[k] is B'(k, z_l)."""
+    empty = F.ext_zero((0,))
+    return [MaskedTable(0, layer.inputs[0], z_i, empty),
+            MaskedTable(1, layer.inputs[1], empty, z_l)]
+
+
+def zk_shapes(layer: MatMul, tensors, plan) -> list:
+    m, k = tensors[layer.inputs[0]].padded
+    n = tensors[layer.inputs[1]].padded[1]
+    z_i, z_l = F.ext_zero((mle.log2_exact(m),)), F.ext_zero((mle.log2_exact(n),))
+    return [shape_of(f"matmul/{layer.out}/sumcheck", plan, zk_sumcheck.product_terms(2),
+                     _zk_masked(layer, z_i, z_l), mle.log2_exact(k))]
+
+
+def prove_zk(layer: MatMul, claim: Claim, values: dict[str, np.ndarray], tensors, channel,
+             backend, zk) -> list[Claim]:
+    a, b = values[layer.inputs[0]], values[layer.inputs[1]]
+    z_i, z_l = _split(a.shape[0], claim)
+    tables = [backend.row_combination(a, backend.eq_table(z_i)),
+              backend.col_combination(b, backend.eq_table(z_l))]
+    r, finals = zk.sumcheck(f"matmul/{layer.out}/sumcheck", channel, backend, tables, None,
+                            claim.value, _zk_masked(layer, z_i, z_l),
+                            [(F.ext_one(), layer.out, claim.point)])
+    channel.send_ext(f"matmul/{layer.out}/evals", np.stack(finals, axis=1))
+    return [Claim(layer.inputs[0], np.concatenate([z_i, r], axis=1), finals[0]),
+            Claim(layer.inputs[1], np.concatenate([r, z_l], axis=1), finals[1])]
+
+
+def verify_zk(layer: MatMul, claim: Claim, tensors, channel, zk) -> list[Claim]:
+    m, k = tensors[layer.inputs[0]].padded
+    z_i, z_l = _split(m, claim)
+    r, value = zk.sumcheck(f"matmul/{layer.out}/sumcheck", channel, claim.value,
+                           mle.log2_exact(k), zk_sumcheck.product_terms(2),
+                           _zk_masked(layer, z_i, z_l), [(F.ext_one(), layer.out, claim.point)])
+    evals = channel.recv_ext(f"matmul/{layer.out}/evals", 2)
+    ea, eb = evals[:, 0].copy(), evals[:, 1].copy()
+    if not sumcheck.check_final(value, [ea, eb]):
         raise SumcheckFailed(f"matmul layer {layer.out!r}")
     return [Claim(layer.inputs[0], np.concatenate([z_i, r], axis=1), ea),
             Claim(layer.inputs[1], np.concatenate([r, z_l], axis=1), eb)]

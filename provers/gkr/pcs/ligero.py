@@ -267,15 +267,7 @@ def _uniform_signed(shape: tuple[int, ...], rng: np.random.Generator | None) -> 
     if rng is not None:
         out = rng.integers(-(F.P // 2), F.P // 2 + 1, count, dtype=np.int64)
         return out.astype(np.int32).reshape(shape)
-    parts, have = [], 0
-    while have < count:
-        want = count - have
-        raw = np.frombuffer(os.urandom(4 * (want + want // 8 + 16)), dtype="<u4")
-        kept = raw[raw < 2 * F.P][:want]
-        parts.append(kept)
-        have += kept.size
-    words = np.concatenate(parts) if parts else np.zeros(0, np.uint32)
-    return F.decode(words.astype(np.uint64) % np.uint64(F.P)).astype(np.int32).reshape(shape)
+    return F.decode(F.secure_random(count)).astype(np.int32).reshape(shape)
 
 
 @dataclass(frozen=True, eq=False)
