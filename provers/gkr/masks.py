@@ -94,11 +94,17 @@ class MaskPlan:
 
     @classmethod
     def build(cls, circuit: Circuit, public_weights: bool = False,
-              extra_claims: dict[str, int] | None = None) -> MaskPlan:
-        """Assign masks from the output back. ``public_weights``: the weights are public
-        (no masks); otherwise they are secret (committed). ``extra_claims``: per tensor,
+              extra_claims: dict[str, int] | None = None,
+              virtual: dict[str, tuple[int, tuple[Part, ...] | None]] | None = None
+              ) -> MaskPlan:
+        """Assign every tensor's mask. ``public_weights``: the weights are public (no
+        masks); otherwise they are secret (committed). ``extra_claims``: per tensor,
         revealed values beyond one per consumer (several claims from one layer, merges),
-        to size the degrees."""
+        to size the degrees. ``virtual``: quantities a layer evaluates without a tensor of
+        the circuit (requant's recomposed values, LogUp's tree levels), name -> (variables,
+        parts): parts None gives the name a fresh mask of its own; otherwise its mask is
+        those parts, whose sources may be fresh virtual names listed here too (a virtual
+        name used only as a source: parts ``()``)."""
         public = {circuit.input, circuit.output}
         if public_weights:
             public |= {n for n, t in circuit.tensors.items() if t.role == "weight"}
@@ -133,17 +139,21 @@ class MaskPlan:
         for name in circuit.tensors:
             mask_of(name)
 
+        num_vars = {n: t.num_vars for n, t in circuit.tensors.items()}
+        for name, (nv, own) in (virtual or {}).items():
+            num_vars[name] = nv
+            parts[name] = (Part(name, 1),) if own is None else tuple(own)
         uses: dict[str, int] = {}
         consumers = circuit.consumers()
         extra_claims = extra_claims or {}
         for name, ps in parts.items():
             for p in ps:
-                uses[p.source] = uses.get(p.source, 0) + max(consumers[name], 1) + \
+                uses[p.source] = uses.get(p.source, 0) + max(consumers.get(name, 0), 1) + \
                     extra_claims.get(name, 0)
         table, offset = {}, 0
         for source in sorted(uses):
             degree = 2 * uses[source] + 2
-            entry = Fresh(source, circuit.tensors[source].num_vars, degree, offset)
+            entry = Fresh(source, num_vars[source], degree, offset)
             table[source] = entry
             offset += entry.size
         return cls(parts, table, offset)

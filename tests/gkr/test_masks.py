@@ -247,3 +247,33 @@ def test_every_free_layer_of_every_workload_keeps_its_identity(workload: str) ->
         parts[layer.out] = tuple(p.scaled(2) for p in parts[layer.out])
         wrong = dataclasses.replace(plan, parts=parts)
         assert not _free_identity_holds(circuit, wrong, vec, layer)
+
+
+def test_virtual_quantities_get_fresh_or_composed_masks() -> None:
+    """A virtual name with a fresh mask; another whose mask is linear in its first variable
+    and Z over the others (two sources under row selectors: (1 - b) delta_A + b delta_B),
+    so that its halves at b = 0 and b = 1 stay masked."""
+    from provers.gkr.masks import Part
+
+    split = (Part("lvl#0", 1, 1, 1), Part("lvl#1", 1, 1, 2), Part("lvl#1", F.P - 1, 1, 1))
+    plan = MaskPlan.build(_free_circuit(), virtual={"r": (3, None), "lvl#0": (3, ()),
+                                                     "lvl#1": (3, ()), "lvl": (4, split)})
+    vec = plan.random_vector(RNG)
+    assert plan.parts["r"] and plan.fresh["r"].num_vars == 3
+    x = _point(3)
+    for b in (0, 1):
+        half = np.concatenate([F.ext_from_base(np.array([b], np.uint64)), x], axis=1)
+        source = "lvl#0" if b == 0 else "lvl#1"
+        expected = F.ext_mul(vanishing(x), F.ext_add(*plan.delta_halves(vec, source, x[:, 0])))
+        assert F.ext_eq(plan.evaluate(vec, "lvl", half), expected)
+        assert not F.ext_eq(expected, F.ext_zero())
+    mu = _point(1)
+    point = np.concatenate([mu, x], axis=1)
+    lo = plan.evaluate(vec, "lvl", np.concatenate([F.ext_zero((1,)), x], axis=1))
+    hi = plan.evaluate(vec, "lvl", np.concatenate([F.ext_one((1,)), x], axis=1))
+    line = F.ext_add(F.ext_mul(F.ext_sub(F.ext_one(), mu[:, 0]), lo), F.ext_mul(mu[:, 0], hi))
+    assert F.ext_eq(plan.evaluate(vec, "lvl", point), line)
+    for b in (0, 1):
+        boolean = np.concatenate([F.ext_from_base(np.array([b], np.uint64)),
+                                  _boolean_point(3)], axis=1)
+        assert F.ext_eq(plan.evaluate(vec, "lvl", boolean), F.ext_zero())
