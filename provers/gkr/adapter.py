@@ -264,10 +264,11 @@ class GkrZkProver(GkrProver):
         degree beyond the others'), and the opening's (zk_opening.security_error) for every
         claim it opens: one per weight claim, and per masked sumcheck g(r) and at most one
         output value."""
-        layout, masks = _zk_layouts(circuit)
+        layout, advice, masks = _zk_layouts(circuit)
         terms = circuit.soundness_error_terms()
         terms += sum(s.last_degree - s.degree + 1 for s in masks.shapes)
         claims = sum(circuit.consumers()[name] for name in layout.slots)
+        claims += 0 if advice is None else committed.advice_claim_count(circuit)
         claims += 2 * len(masks.shapes)
         error = (terms / 2.0**FIELD_BITS
                  + zk_opening.security_error(layout.cols, claims, claims, DEFAULT))
@@ -278,18 +279,18 @@ class GkrZkProver(GkrProver):
 
     def setup(self, artifact: Artifact) -> Keys:
         circuit: Circuit = artifact.data[1]
-        layout, masks = _zk_layouts(circuit)
+        layout, advice, masks = _zk_layouts(circuit)
         matrix = ligero.commit(layout.vector(circuit.weights), layout.cols, DEFAULT,
                                hiding=True, mask_rows=0)
         vk = VerifyingKey(dataclasses.replace(circuit, weights={}), layout, matrix.commitment,
-                          masks=masks)
+                          advice, masks=masks)
         pk_bytes = vk.size_bytes() + matrix.message.nbytes + matrix.columns.nbytes
         return Keys(data=GkrKeys(vk, matrix), pk_bytes=pk_bytes, vk_bytes=vk.size_bytes())
 
     def prove(self, artifact: Artifact, keys: Keys, witness: Witness) -> Proof:
         k: GkrKeys = keys.data
         data = zk_prover.prove(k.vk.circuit, witness.data, k.vk.layout, k.matrix, k.vk.masks,
-                               backends.get(self.backend)).proof_bytes()
+                               backends.get(self.backend), advice=k.vk.advice).proof_bytes()
         return Proof(data=data, statement=witness.statement)
 
     def verify(self, artifact: Artifact, keys: Keys, proof: Proof) -> bool:
@@ -297,23 +298,28 @@ class GkrZkProver(GkrProver):
         try:
             return verifier.verify_zk(vk.circuit, proof.statement.input,
                                       proof.statement.output, proof.data, vk.layout,
-                                      vk.commitment, vk.masks)
+                                      vk.commitment, vk.masks, vk.advice)
         except ProofRejected:
             raise
         except ValueError as exc:
             raise MalformedProof(f"gkr proof: {exc}") from None
 
 
-def _zk_layouts(circuit: Circuit) -> tuple[committed.Layout, zk.MaskLayout]:
-    """The weights' layout (k at least 512: the random half of each row absorbs the column
-    openings and the opening's row combinations, PROTOCOL.md) and the mask vector's."""
+def _zk_layouts(circuit: Circuit) -> tuple[committed.Layout, committed.Layout | None,
+                                            zk.MaskLayout]:
+    """The weights' and the advice's layouts (one column count k, at least 512: the random
+    half of each row absorbs the column openings and the opening's row combinations,
+    PROTOCOL.md) and the mask vector's."""
     tensors = [circuit.tensors[n] for n in sorted(circuit.weights)]
-    total = max(sum(t.size for t in tensors), 1)
+    extra = [circuit.tensors[n] for n in circuit.advice()]
+    total = max(sum(t.size for t in tensors + extra), 1)
     cols = max(choose_cols(total, DEFAULT, opened_rows=2), 512)
     layout = committed.Layout.build(tensors, DEFAULT, cols)
-    plan = MaskPlan.build(circuit)
+    advice = committed.advice_layout(circuit, cols, DEFAULT)
+    plan = MaskPlan.build(circuit, extra_claims=zk.extra_claims(circuit),
+                          virtual=zk.virtual_tensors(circuit))
     shapes = zk.schedule(circuit, plan, cols.bit_length())
-    return layout, zk.MaskLayout.build(plan, shapes, cols)
+    return layout, advice, zk.MaskLayout.build(plan, shapes, cols)
 
 
 def _layouts(circuit: Circuit, weights: bool, advice: bool

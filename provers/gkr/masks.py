@@ -43,7 +43,7 @@ import numpy as np
 
 from provers.gkr import field as F
 from provers.gkr import mle
-from provers.gkr.circuit import Add, AddBias, AddConst, Circuit, Scale
+from provers.gkr.circuit import Add, AddBias, AddConst, Circuit, Requant, Scale
 
 FREE_LAYERS = (Add, AddBias, AddConst, Scale)
 """Layers reduced without a sumcheck, whose outputs' masks are derived, never drawn."""
@@ -117,6 +117,14 @@ class MaskPlan:
 
         path = _output_path(circuit)
         on_path = {layer.out for layer, _ in path}
+        # A requant layer's output in identity (sign) mode is its advice q (s): one mask.
+        aliases = {layer.out: layer.advice["q" if layer.mode == "identity" else "s"]
+                   for layer in circuit.layers
+                   if isinstance(layer, Requant) and layer.mode != "relu"}
+        end = path[-1][1] if path else None
+        for out, alias in aliases.items():
+            if out not in public and out != end:
+                parts[out] = mask_of(alias)
         for layer in circuit.layers:
             if isinstance(layer, FREE_LAYERS) and layer.out not in on_path:
                 parts[layer.out] = _normalized(_derived(circuit, layer,
@@ -136,6 +144,9 @@ class MaskPlan:
             required = _normalized(required)
         if path:
             parts[path[-1][1]] = required
+        for out, alias in aliases.items():
+            if out in public or out == end:
+                parts[alias] = mask_of(out)
         for name in circuit.tensors:
             mask_of(name)
 

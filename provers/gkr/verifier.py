@@ -119,14 +119,23 @@ def _opening(layout: Layout, commitment: Commitment, claims: dict[str, list[Clai
 
 
 def verify_zk(circuit: Circuit, x: np.ndarray, y: np.ndarray, proof: bytes, weights: Layout,
-              commitment: Commitment, layout: MaskLayout) -> bool:
+              commitment: Commitment, layout: MaskLayout, advice: Layout | None = None
+              ) -> bool:
     """A zero-knowledge proof (zk_prover.prove): True, or raises ProofRejected. The circuit
     carries no weights; ``commitment`` is their hiding commitment, ``layout`` the mask
-    vector's (from the circuit, zk.schedule)."""
+    vector's (from the circuit, zk.schedule), ``advice`` the advice's layout (its
+    commitment comes with the proof)."""
     xp = _padded(circuit, circuit.input, x, "public input")
     yp = _padded(circuit, circuit.output, y, "public output")
     transcript = bind_prefix(circuit, xp, commitment=commitment.to_bytes())
     channel = VerifierChannel(transcript, proof, MAGIC_ZK)
+    committed = [(weights, commitment)]
+    if advice is not None:
+        root = channel.recv_bytes("advice/root", merkle.DIGEST_BYTES)
+        advice_commitment = Commitment(root, advice.rows, advice.cols, DEFAULT, hiding=True,
+                                       mask_rows=0)
+        absorb_advice_commitment(transcript, advice_commitment.to_bytes())
+        committed.append((advice, advice_commitment))
     masks = Commitment(channel.recv_bytes(LABEL_ROOT, merkle.DIGEST_BYTES), layout.rows,
                        layout.cols, DEFAULT, hiding=True, mask_rows=3)
     absorb_mask_commitment(transcript, masks.to_bytes())
@@ -142,10 +151,11 @@ def verify_zk(circuit: Circuit, x: np.ndarray, y: np.ndarray, proof: bytes, weig
         for new in REDUCTIONS[layer.kind].verify_zk(layer, claim, circuit.tensors, channel,
                                                     zk):
             claims.setdefault(new.tensor, []).append(new)
-    opening = claims_of(layout, weights, claims, zk.cursor.claims)
+    opening = claims_of(layout, [lay for lay, _ in committed], claims, zk.cursor.claims)
     zk.cursor.next(layout.shapes[-1])
     zk.cursor.done()
-    zk_opening.verify([masks, commitment], opening, (layout.opening_row, 0), channel)
+    zk_opening.verify([masks] + [c for _, c in committed], opening, (layout.opening_row, 0),
+                      channel)
     channel.finish()
     for name, pending in claims.items():
         if name != circuit.input:

@@ -227,7 +227,7 @@ class ZkVerifier:
 
 
 ZK_LAYERS = frozenset({"matmul", "hadamard", "rearrange", "add", "add_bias", "add_const",
-                       "scale"})
+                       "scale", "requant"})
 """The layer kinds with a masked reduction so far."""
 
 
@@ -240,6 +240,31 @@ def unsupported(circuit: Circuit) -> str | None:
     if circuit.lookups():
         return "zk: LogUp range checks are not masked yet"
     return None
+
+
+def virtual_tensors(circuit: Circuit) -> dict:
+    """Every layer's virtual quantities (masks.MaskPlan.build's ``virtual``)."""
+    from provers.gkr.layers import REDUCTIONS
+
+    out: dict = {}
+    for layer in circuit.layers:
+        module = REDUCTIONS[layer.kind]
+        if hasattr(module, "zk_virtual"):
+            out.update(module.zk_virtual(layer, circuit.tensors))
+    return out
+
+
+def extra_claims(circuit: Circuit) -> dict[str, int]:
+    """Claims layers leave beyond one per consumer (for the masks' degrees)."""
+    from provers.gkr.layers import REDUCTIONS
+
+    out: dict[str, int] = {}
+    for layer in circuit.layers:
+        module = REDUCTIONS[layer.kind]
+        if hasattr(module, "zk_claims"):
+            for name, count in module.zk_claims(layer).items():
+                out[name] = out.get(name, 0) + count
+    return out
 
 
 def schedule(circuit: Circuit, plan: MaskPlan, opening_vars: int) -> list[SumcheckShape]:
@@ -274,24 +299,27 @@ def _functional_components(functional: dict[int, np.ndarray], cols: int, matrix:
             for row, e in sorted(by_row.items())]
 
 
-def claims_of(layout: MaskLayout, weights, claims: dict, mask_claims: list[MaskClaim]
-              ) -> list:
-    """The opening's claims (zk_opening.Claim) over the matrices [mask vector (0), weights
-    (1)]: every claim left on a committed weight, T'(z) = T~(z) + mask_T(z), as the weights'
-    segment plus the mask's functional; every mask claim as its functional. Takes the
-    weights' claims out of ``claims`` (left: the public input's)."""
+def claims_of(layout: MaskLayout, committed_layouts: list, claims: dict,
+              mask_claims: list[MaskClaim]) -> list:
+    """The opening's claims (zk_opening.Claim) over the matrices [mask vector (0), then the
+    committed tensors' matrices (1, 2, ...: the weights', the advice's) in the order of
+    ``committed_layouts``]: every claim left on a committed tensor,
+    T'(z) = T~(z) + mask_T(z), as its matrix's segment plus the mask's functional; every
+    mask claim as its functional. Takes those claims out of ``claims`` (left: the public
+    input's)."""
     from provers.gkr import committed  # committed -> claim -> zk: imported here
 
     out = []
-    for name in [n for n in claims if n in weights.slots]:
-        for claim in claims.pop(name):
-            seg = committed.segment(weights, claim)
-            parts = [zk_opening.Component(1, mle.eq_table(seg.row_point),
-                                          zk_opening.EqColumns(seg.col_point, seg.col0),
-                                          row0=seg.row0)]
-            parts += _functional_components(layout.plan.value_functional(name, claim.point),
-                                            layout.cols, 0)
-            out.append(zk_opening.Claim(claim.value, tuple(parts)))
+    for index, lay in enumerate(committed_layouts, start=1):
+        for name in [n for n in claims if n in lay.slots]:
+            for claim in claims.pop(name):
+                seg = committed.segment(lay, claim)
+                parts = [zk_opening.Component(index, mle.eq_table(seg.row_point),
+                                              zk_opening.EqColumns(seg.col_point, seg.col0),
+                                              row0=seg.row0)]
+                parts += _functional_components(
+                    layout.plan.value_functional(name, claim.point), layout.cols, 0)
+                out.append(zk_opening.Claim(claim.value, tuple(parts)))
     for mc in mask_claims:
         out.append(zk_opening.Claim(mc.value, tuple(_functional_components(
             mc.functional, layout.cols, 0))))

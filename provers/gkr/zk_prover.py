@@ -23,7 +23,12 @@ from provers.gkr.committed import Layout
 from provers.gkr.layers import REDUCTIONS
 from provers.gkr.pcs import ligero
 from provers.gkr.pcs.params import DEFAULT
-from provers.gkr.statement import absorb_mask_commitment, absorb_output, bind_prefix
+from provers.gkr.statement import (
+    absorb_advice_commitment,
+    absorb_mask_commitment,
+    absorb_output,
+    bind_prefix,
+)
 from provers.gkr.zk import (
     LABEL_ROOT,
     MaskClaim,
@@ -115,14 +120,23 @@ def commit_masks(layout: MaskLayout, vector: np.ndarray) -> ligero.CommittedMatr
 
 def prove(circuit: Circuit, values: dict[str, np.ndarray], weights: Layout,
           matrix: ligero.CommittedMatrix, layout: MaskLayout,
-          backend: Backend | None = None, vector: np.ndarray | None = None) -> ProverChannel:
+          backend: Backend | None = None, vector: np.ndarray | None = None,
+          advice: Layout | None = None) -> ProverChannel:
     """The zero-knowledge proof of the circuit on ``values`` with the weights committed
     (hiding) in ``matrix`` (laid out by ``weights``). ``vector``: the mask vector (default:
-    fresh randomness; tests pass their own)."""
+    fresh randomness; tests pass their own). ``advice``: the advice's layout (the same
+    columns as the weights'), committed with hiding by the proof."""
     backend = backend or get_backend("cpu")
     transcript = bind_prefix(circuit, values[circuit.input],
                              commitment=matrix.commitment.to_bytes())
     channel = ProverChannel(transcript, MAGIC_ZK)
+    committed = [(weights, matrix)]
+    if advice is not None:
+        advice_matrix = ligero.commit(advice.vector(values), advice.cols, DEFAULT,
+                                      hiding=True, mask_rows=0)
+        channel.send_bytes("advice/root", advice_matrix.commitment.root)
+        absorb_advice_commitment(transcript, advice_matrix.commitment.to_bytes())
+        committed.append((advice, advice_matrix))
     if vector is None:
         vector = F.secure_random(layout.size)
     masks = commit_masks(layout, vector)
@@ -141,10 +155,10 @@ def prove(circuit: Circuit, values: dict[str, np.ndarray], weights: Layout,
         for new in REDUCTIONS[layer.kind].prove_zk(layer, claim, values, circuit.tensors,
                                                    channel, backend, zk):
             claims.setdefault(new.tensor, []).append(new)
-    opening = claims_of(layout, weights, claims, zk.cursor.claims)
+    opening = claims_of(layout, [lay for lay, _ in committed], claims, zk.cursor.claims)
     offset = zk.cursor.next(layout.shapes[-1])
     zk.cursor.done()
     g_col = zk_sumcheck.SumcheckMask(g_coefficients(vector, offset, layout.shapes[-1]))
-    zk_opening_prover.prove([masks, matrix], opening, g_col, (layout.opening_row, 0),
-                            channel)
+    zk_opening_prover.prove([masks] + [m for _, m in committed], opening, g_col,
+                            (layout.opening_row, 0), channel)
     return channel

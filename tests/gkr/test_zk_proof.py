@@ -14,6 +14,7 @@ import pytest
 from provers.base import ProofRejected, Unsupported
 from provers.gkr import verifier, zk_prover
 from provers.gkr.adapter import _zk_layouts
+from provers.gkr.backends import get as get_backend
 from provers.gkr.circuit import (
     Add,
     AddBias,
@@ -59,7 +60,7 @@ def _circuit() -> tuple[Circuit, dict[str, np.ndarray]]:
 @pytest.fixture(scope="module")
 def proven():
     circuit, values = _circuit()
-    layout, masks = _zk_layouts(circuit)
+    layout, _, masks = _zk_layouts(circuit)
     matrix = ligero.commit(layout.vector(circuit.weights), layout.cols, DEFAULT, hiding=True,
                            mask_rows=0)
     public = dataclasses.replace(circuit, weights={})
@@ -121,5 +122,71 @@ def test_gkr_zk_on_the_matmul_workload(tmp_path) -> None:
 
 
 def test_circuits_with_unmasked_layers_are_refused(tmp_path) -> None:
-    with pytest.raises(Unsupported, match="zk: requant layers .* are not masked yet"):
+    with pytest.raises(Unsupported, match="zk: LogUp range checks are not masked yet"):
         prepare("gkr-zk", "mlp", "depth-small-3", workdir=tmp_path)
+
+
+@pytest.mark.parametrize(("workload", "size"), [("mlp", "depth-small-3"),
+                                                ("decision_tree", "tree-d4")])
+def test_requant_reductions_leave_claims_on_masked_tensors(workload, size) -> None:
+    """Every requant layer of a workload (ReLU and sign modes), reduced alone: from a claim on
+    its masked output, the masked sumchecks leave claims equal to the masked extensions of
+    X, Q, S and the limbs, mask claims equal to their functionals of the mask vector, and
+    the verifier returns the same claims; a tampered message is rejected."""
+    from provers.gkr import field as F
+    from provers.gkr import tensor as T
+    from provers.gkr.channel import ProverChannel, VerifierChannel, new_transcript
+    from provers.gkr.circuit import Requant
+    from provers.gkr.claim import Claim
+    from provers.gkr.compile import compile_model, tensor_values
+    from provers.gkr.layers import requant
+    from provers.gkr.masks import MaskPlan
+    from provers.gkr.zk import MaskLayout, ZkVerifier, extra_claims, virtual_tensors
+    from provers.gkr.zk_prover import ZkProver
+    from zkbench import registry
+    from zkbench.testing.conformance import build
+
+    w = registry.create_workload(workload)
+    _, x, qmodel = build(w, size, 0)
+    circuit = compile_model(qmodel)
+    values = tensor_values(qmodel, circuit, qmodel.quantize_input(x))
+    plan = MaskPlan.build(circuit, extra_claims=extra_claims(circuit),
+                          virtual=virtual_tensors(circuit))
+    rng = np.random.default_rng(3)
+    layers = [layer for layer in circuit.layers if isinstance(layer, Requant)]
+    assert layers
+    for layer in layers:
+        shapes = requant.zk_shapes(layer, circuit.tensors, plan)
+        layout = MaskLayout.build(plan, [*shapes, shapes[-1]], 512)
+        vector = plan.random_vector(rng)
+        vector = np.concatenate([vector, F.random(rng, (layout.size - vector.size,))])
+        out = circuit.tensors[layer.out]
+        z = F.ext_random(rng, (out.num_vars,))
+
+        def masked(name, point, vector=vector):
+            value = T.evaluate(values[name], point) if name in values else None
+            return F.ext_add(value, plan.evaluate(vector, name, point))
+
+        claim = Claim(layer.out, z, masked(layer.out, z))
+        channel = ProverChannel(new_transcript())
+        zk = ZkProver(layout, vector)
+        made = requant.prove_zk(layer, claim, values, circuit.tensors, channel,
+                                get_backend("cpu"), zk)
+        for c in made:
+            assert F.ext_eq(c.value, masked(c.tensor, c.point)), (layer.out, c.tensor)
+        for mc in zk.cursor.claims:
+            total = F.ext_zero()
+            for idx, coef in mc.functional.items():
+                total = F.ext_add(total, F.ext_mul_base(coef, vector[idx]))
+            assert F.ext_eq(total, mc.value)
+        proof = channel.proof_bytes()
+        vc = VerifierChannel(new_transcript(), proof)
+        checked = requant.verify_zk(layer, claim, circuit.tensors, vc, ZkVerifier(layout))
+        assert [(c.tensor, F.ext_to_bytes(c.value)) for c in checked] == [
+            (c.tensor, F.ext_to_bytes(c.value)) for c in made]
+        tampered = bytearray(proof)
+        tampered[len(proof) // 2] ^= 1
+        with pytest.raises(ProofRejected):
+            requant.verify_zk(layer, claim, circuit.tensors,
+                              VerifierChannel(new_transcript(), bytes(tampered)),
+                              ZkVerifier(layout))
