@@ -127,7 +127,8 @@ def test_circuits_with_unmasked_layers_are_refused(tmp_path) -> None:
 
 
 @pytest.mark.parametrize(("workload", "size"), [("mlp", "depth-small-3"),
-                                                ("decision_tree", "tree-d4")])
+                                                ("decision_tree", "tree-d4"),
+                                                ("cnn", "digits"), ("chess", "tiny")])
 def test_requant_reductions_leave_claims_on_masked_tensors(workload, size) -> None:
     """Every requant layer of a workload (ReLU and sign modes), reduced alone: from a claim on
     its masked output, the masked sumchecks leave claims equal to the masked extensions of
