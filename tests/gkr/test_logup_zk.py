@@ -14,6 +14,7 @@ from provers.gkr import field as F
 from provers.gkr import tensor as T
 from provers.gkr.channel import MAGIC_ZK, ProverChannel, VerifierChannel, new_transcript
 from provers.gkr.circuit import Circuit, TensorInfo
+from provers.gkr.errors import ClaimMismatch, SumcheckFailed
 from provers.gkr.masks import MaskPlan
 from provers.gkr.zk import MaskLayout, SumcheckShape, ZkVerifier
 from provers.gkr.zk_prover import ZkProver
@@ -91,3 +92,93 @@ def test_completeness_and_claims_on_the_masked_tensors(sizes, bits) -> None:
     assert zk.cursor.position == len(layout.shapes) - 1  # every scheduled LogUp sumcheck ran
     for (zp, yp), (zv, yv) in zip(prover_claims[0], claims[0], strict=True):
         assert F.ext_eq(zp, zv) and F.ext_eq(yp, yv)
+
+
+def _setup(sizes=(8, 32), bits=4, seed=3):
+    rng = np.random.default_rng(seed)
+    values, mult = _instance(rng, list(sizes), bits)
+    plan, layout, names = _plan(list(sizes), bits)
+    return rng, values, mult, plan, layout, names, F.random(rng, (layout.size,))
+
+
+@pytest.mark.parametrize("bad", [16, -1, 1 << 20, F.P // 2])
+def test_an_entry_out_of_range_is_rejected(bad) -> None:
+    rng, values, _, _, layout, names, vector = _setup()
+    values[1][5] = bad
+    honest = np.bincount(np.clip(np.concatenate(values), 0, 15), minlength=16)
+    for mult in (honest, rng.integers(0, 9, 16)):
+        proof, _, _ = _prove(values, mult, 4, layout, names, vector)
+        with pytest.raises(SumcheckFailed, match="numerator is not zero"):
+            _verify(proof, [8, 32], 4, layout)
+
+
+def test_a_wrong_multiplicity_is_rejected() -> None:
+    _, values, mult, _, layout, names, vector = _setup()
+    mult = mult.copy()
+    mult[2] += 1
+    mult[3] -= 1
+    proof, _, _ = _prove(values, mult, 4, layout, names, vector)
+    with pytest.raises(SumcheckFailed, match="numerator is not zero"):
+        _verify(proof, [8, 32], 4, layout)
+
+
+def _bump(at_label: str, skip_bytes: int = 0):
+    """A tamper adding 1 to the first field coordinate of a message (``skip_bytes`` in)."""
+    def tamper(proof: bytes, channel) -> bytes:
+        start = next(s for name, s, _ in channel.layout if name == at_label) + skip_bytes
+        v = (int.from_bytes(proof[start:start + 4], "little") + 1) % F.P
+        return proof[:start] + v.to_bytes(4, "little") + proof[start + 4:]
+    return tamper
+
+
+@pytest.mark.parametrize(("label", "skip", "error"), [
+    ("top/evals", 0, SumcheckFailed), ("level2/evals", 16, SumcheckFailed),
+    ("level4/evals", 48, SumcheckFailed), ("level2/sumcheck", 16, SumcheckFailed),
+    ("top/sumcheck", 16, SumcheckFailed), ("level5/sumcheck", 0, SumcheckFailed),
+    ("members", 16, ClaimMismatch), ("members", 0, ClaimMismatch)])
+def test_a_tampered_message_is_rejected(label, skip, error) -> None:
+    _, values, mult, _, layout, names, vector = _setup()
+    proof, _, _ = _prove(values, mult, 4, layout, names, vector,
+                         tamper=_bump(f"{LABEL}/{label}", skip))
+    with pytest.raises(error):
+        _verify(proof, [8, 32], 4, layout)
+
+
+def test_no_root_is_sent_and_the_sent_level_values_are_masked() -> None:
+    """The proof carries no root and no level value in the clear: the top's four values are
+    the level-1 nodes plus their masks, which differ with the mask vector."""
+    _, values, mult, plan, layout, names, vector = _setup()
+    channel = ProverChannel(new_transcript(), MAGIC_ZK)
+    logup.prove_zk(values, mult, 4, LABEL, channel, CPU, ZkProver(layout, vector), names, MULT)
+    labels = {name[len(LABEL) + 1:] for name, _, _ in channel.layout}
+    assert not any("root" in x for x in labels)
+    assert labels == {"top/sumcheck", "top/evals", "members"} | {
+        f"level{k}/{m}" for k in range(1, 6) for m in ("sumcheck", "evals")}
+    other = F.random(np.random.default_rng(9), (layout.size,))
+    sent = []
+    for vec in (vector, other):
+        ch = ProverChannel(new_transcript(), MAGIC_ZK)
+        logup.prove_zk(values, mult, 4, LABEL, ch, CPU, ZkProver(layout, vec), names, MULT)
+        start, end = next((s, e) for name, s, e in ch.layout if name == f"{LABEL}/top/evals")
+        sent.append(ch.proof_bytes()[start:end])
+    assert sent[0] != sent[1]
+
+
+def test_the_verifier_side_imports_nothing_from_the_prover() -> None:
+    """logup.py (verify_zk's module) and zk.py name no prover module (zk_prover,
+    committed_prover, prover): the prover's side reaches them as an object (ZkProver)."""
+    import ast
+    import inspect
+
+    from provers.gkr import zk
+
+    def is_prover(name: str) -> bool:
+        return any(part == "prover" or part.endswith("_prover") for part in name.split("."))
+
+    for module in (logup, zk):
+        for node in ast.walk(ast.parse(inspect.getsource(module))):
+            if isinstance(node, ast.ImportFrom):
+                assert not is_prover(node.module or ""), node.module
+                assert not any(is_prover(a.name) for a in node.names), node.module
+            elif isinstance(node, ast.Import):
+                assert not any(is_prover(a.name) for a in node.names)
