@@ -182,3 +182,50 @@ def test_the_verifier_side_imports_nothing_from_the_prover() -> None:
                 assert not any(is_prover(a.name) for a in node.names), node.module
             elif isinstance(node, ast.Import):
                 assert not any(is_prover(a.name) for a in node.names)
+
+
+class _BaseAlphaFirst:
+    """Makes a channel's first alpha a base-field element (2, an entry of the table), as
+    a transcript might draw with probability 1/p^3; the argument must draw again."""
+
+    def __init__(self, channel) -> None:
+        self.channel, self.alphas = channel, []
+
+    def __getattr__(self, name):
+        return getattr(self.channel, name)
+
+    def challenge(self, label: str) -> np.ndarray:
+        if label.endswith("/alpha") and not self.alphas:
+            alpha = F.ext_from_base(np.uint64(2))
+        else:
+            alpha = self.channel.challenge(label)
+        if label.endswith("/alpha"):
+            self.alphas.append(alpha)
+        return alpha
+
+
+def test_an_alpha_in_the_base_field_is_drawn_again() -> None:
+    """alpha = 2 would make a table leaf's q zero (and the root's Q): both sides draw again."""
+    _, values, mult, plan, layout, names, vector = _setup()
+    prover = _BaseAlphaFirst(ProverChannel(new_transcript(), MAGIC_ZK))
+    claims = logup.prove_zk(values, mult, 4, LABEL, prover, CPU, ZkProver(layout, vector),
+                            names, MULT)
+    verifier = _BaseAlphaFirst(VerifierChannel(new_transcript(), prover.proof_bytes(),
+                                               MAGIC_ZK))
+    zk = ZkVerifier(layout)
+    made = logup.verify_zk([8, 32], 4, LABEL, verifier, zk)
+    verifier.finish()
+    assert len(prover.alphas) == len(verifier.alphas) == 2
+    assert np.any(prover.alphas[1][1:])
+    _check_claims(plan, vector, names, values, mult, made, zk.cursor.claims)
+    assert F.ext_eq(claims[1][1], made[1][1])
+
+
+def test_error_terms_count_every_sumcheck() -> None:
+    sizes, bits = [8, 32], 4
+    plan, layout, _ = _plan(sizes, bits)
+    shapes = logup.zk_shapes(sizes, bits, plan, LABEL)
+    assert [s.num_vars for s in shapes] == [1, 1, 2, 3, 4, 5]
+    rounds = sum(sum(s.degrees) + 1 for s in shapes)
+    assert logup.zk_error_terms(sizes, bits, plan) == 40 + 16 + rounds + 2 * 5 + 1
+    assert all(s.last_degree > s.degree == 3 for s in shapes)
