@@ -517,7 +517,7 @@ def prove_zk(values: list[np.ndarray], mult: np.ndarray, bits: int, label: str, 
         else:
             leaf_v[offset:end] = flat[i]
             leaf_p[offset:end] = 1
-    p = F.ext_from_base(backend.table(leaf_p))
+    p = backend.table(leaf_p)
     q = backend.alpha_minus(alpha, backend.table(leaf_v))
     levels = _levels(backend, p, q, width) + [(p, q)]
     # the top: sum_d eq(0, d) (pL qR + pR qL)(d) = P_root = 0, the level-1 nodes constant in d

@@ -229,3 +229,18 @@ def test_error_terms_count_every_sumcheck() -> None:
     rounds = sum(sum(s.degrees) + 1 for s in shapes)
     assert logup.zk_error_terms(sizes, bits, plan) == 40 + 16 + rounds + 2 * 5 + 1
     assert all(s.last_degree > s.degree == 3 for s in shapes)
+
+
+def test_the_torch_backend_gives_the_same_proof() -> None:
+    reason = backends.unavailable("torch-cpu")
+    if reason:
+        pytest.skip(reason)
+    _, values, mult, _, layout, names, vector = _setup()
+    proofs = []
+    for backend in (CPU, backends.get("torch-cpu")):
+        channel = ProverChannel(new_transcript(), MAGIC_ZK)
+        logup.prove_zk(values, mult, 4, LABEL, channel, backend, ZkProver(layout, vector),
+                       names, MULT)
+        proofs.append(channel.proof_bytes())
+    assert proofs[0] == proofs[1]
+    _verify(proofs[1], [8, 32], 4, layout)
