@@ -326,3 +326,298 @@ def verify(sizes: list[int], bits: int, label: str, channel
     z_t, cm, _ = _verify_tree(bits, (pt, qt), lambda lam: _table_leaf_terms(alpha, lam),
                               table_at, f"{label}/table", channel)
     return claims, (z_t, cm)
+
+
+# ------------------------------------------------------------------- zero knowledge (zk.py)
+# PROTOCOL.md, "LogUp in zero knowledge". One tree over every leaf: each tensor's entries
+# (1, alpha - a), the table (-m_j, alpha - t_j) and padding (0, alpha), placed by
+# ``zk_regions``; the root is (0, Q) exactly when the statement holds, and Q != 0 because
+# alpha is drawn outside the base field. Nothing about the root is sent: a one-variable
+# "top" sumcheck proves P_root = 0 from the two level-1 nodes, extended by an auxiliary
+# variable d on which they are constant, so that their masks, Z(d) times a line in the node
+# index, hide them. Every level from 2 to w - 1 is a virtual tensor with a fresh mask linear
+# in its first variable; the leaves' masks are derived from the tensors' and m's masks.
+
+
+def _zk_name(bits: int, what: str) -> str:
+    return f"lookup/{bits}/{what}"
+
+
+def zk_level_name(bits: int, level: int | str, side: str) -> str:
+    """The virtual tensor of one side (``p`` or ``q``) of a tree level: ``level`` is an
+    index 2..w-1, "top" (level 1 with the auxiliary variable) or "leaf"."""
+    where = level if isinstance(level, str) else f"level{level}"
+    return _zk_name(bits, f"{where}/{side}")
+
+
+def zk_regions(sizes: list[int], bits: int) -> tuple[int, list[tuple[int, int]]]:
+    """The one tree's leaves: (its variables w, [(region, offset)]) for the tensors of
+    ``sizes`` (region i) and the table (region len(sizes)), largest first (ties in order),
+    each at an offset that is a multiple of its size; the rest is padding."""
+    all_sizes = [*sizes, 1 << bits]
+    order = sorted(range(len(all_sizes)), key=lambda i: -all_sizes[i])
+    placed, pos = [], 0
+    for i in order:
+        placed.append((i, pos))
+        pos += all_sizes[i]
+    width = max(pos - 1, 1).bit_length()
+    return width, placed
+
+
+def _check_sizes(sizes: list[int]) -> None:
+    for s in sizes:
+        if s < 2 or s & (s - 1):
+            raise ValueError(f"logup zk: a tensor of {s} entries; needs a power of two >= 2 "
+                             "(its mask needs a variable)")
+
+
+def _selector_parts(source: str, coef: int, width: int, size: int, offset: int
+                    ) -> tuple:
+    """coef * eq(x_high, offset / size) * mask_source(x_low) as masks.Part terms (one-row
+    selector = S(rows = j + 1) - S(rows = j))."""
+    from provers.gkr.masks import Part
+
+    v = mle.log2_exact(size)
+    high, row = width - v, offset // size
+    parts = [Part(source, coef % F.P, high, row + 1)]
+    if row:
+        parts.append(Part(source, (F.P - coef) % F.P, high, row))
+    return tuple(parts)
+
+
+def _linear_parts(name: str) -> tuple:
+    """A level's mask (1 - b) Z(x) delta_A(x_1) + b Z(x) delta_B(x_1), b its first variable:
+    zero wherever a variable of x is boolean, linear in b, so that its halves b = 0, 1 stay
+    masked and its value at (mu, r) is the line through them."""
+    from provers.gkr.masks import Part
+
+    a, b = f"{name}#0", f"{name}#1"
+    return (Part(a, 1, 1, 1), Part(b, 1, 1, 2), Part(b, F.P - 1, 1, 1)), (a, b)
+
+
+def zk_virtual(names: list[str], sizes: list[int], bits: int, mult: str) -> dict:
+    """The virtual quantities of one range check for ``MaskPlan.build(virtual=...)``: the top
+    (2 variables) and levels 2..w-1, each with its own linear masks over fresh sources, and
+    the leaves, whose masks are derived: -sum_i sel_i mask_{a_i} for q and -sel_m mask_m for
+    p. ``names``: the tensors' names (their masks are the plan's own), ``mult`` the
+    multiplicities' name."""
+    _check_sizes(sizes)
+    width, placed = zk_regions(sizes, bits)
+    out: dict = {}
+    levels = [("top", 2)] + [(k, k) for k in range(2, width)]
+    for level, nv in levels:
+        for side in ("p", "q"):
+            name = zk_level_name(bits, level, side)
+            parts, sources = _linear_parts(name)
+            for s in sources:
+                out[s] = (nv - 1, ())
+            out[name] = (nv, parts)
+    all_sizes = [*sizes, 1 << bits]
+    leaf_p, leaf_q = (), ()
+    for i, offset in placed:
+        if i == len(sizes):
+            leaf_p += _selector_parts(mult, -1, width, all_sizes[i], offset)
+        else:
+            leaf_q += _selector_parts(names[i], -1, width, all_sizes[i], offset)
+    out[zk_level_name(bits, "leaf", "p")] = (width, leaf_p)
+    out[zk_level_name(bits, "leaf", "q")] = (width, leaf_q)
+    return out
+
+
+def _top_terms() -> list[sumcheck.Term]:
+    """Tables: 0 eq, 1 pL, 2 pR, 3 qL, 4 qR: P = pL qR + pR qL (no lambda: Q is not claimed)."""
+    one = F.ext_one()
+    return [(one, (0, 1, 4)), (one, (0, 2, 3))]
+
+
+def _zk_masked(name_p: str, name_q: str) -> list:
+    """Tables 1..4 are the halves (first variable 0, 1) of the level named."""
+    from provers.gkr.zk import MaskedTable
+
+    empty = F.ext_zero((0,))
+    zero, one = F.ext_zero((1,)), F.ext_one((1,))
+    return [MaskedTable(1, name_p, zero, empty), MaskedTable(2, name_p, one, empty),
+            MaskedTable(3, name_q, zero, empty), MaskedTable(4, name_q, one, empty)]
+
+
+def _zk_level_names(bits: int, width: int, k: int) -> tuple[str, str]:
+    """The names of level k + 1, whose halves level k's sumcheck takes."""
+    level = "leaf" if k + 1 == width else k + 1
+    return zk_level_name(bits, level, "p"), zk_level_name(bits, level, "q")
+
+
+def _zk_sumchecks(bits: int, width: int) -> list[tuple]:
+    """(label suffix, variables, terms, masked) of every sumcheck, in proof order."""
+    top = zk_level_name(bits, "top", "p"), zk_level_name(bits, "top", "q")
+    out = [("top", 1, _top_terms(), _zk_masked(*top))]
+    for k in range(1, width):
+        out.append((f"level{k}", k, _inner_terms(F.ext_one()),
+                    _zk_masked(*_zk_level_names(bits, width, k))))
+    return out
+
+
+def zk_shapes(sizes: list[int], bits: int, plan, label: str) -> list:
+    """The masked sumchecks of ``prove_zk``, in its order, for zk.schedule."""
+    from provers.gkr.zk import shape_of
+
+    width, _ = zk_regions(sizes, bits)
+    return [shape_of(f"{label}/{suffix}/sumcheck", plan, terms, masked, nv)
+            for suffix, nv, terms, masked in _zk_sumchecks(bits, width)]
+
+
+def zk_error_terms(sizes: list[int], bits: int, plan, label: str = "lookup") -> int:
+    """This check's soundness error in units of 1/|K| in zero knowledge: the rational
+    identity (N + 2^L), per masked sumcheck rho, its rounds and its last round's degree,
+    per level lambda and mu (the top: mu)."""
+    total = sum(sizes) + (1 << bits)
+    for shape in zk_shapes(sizes, bits, plan, label):
+        total += 1 + sum(shape.degrees) + 2
+    return total - 1  # the top has no lambda
+
+
+def _alpha(channel, label: str) -> np.ndarray:
+    """alpha, drawn again while it lies in the base field: then no leaf's alpha - a (a in
+    the base field) is zero, and neither is the root's Q."""
+    alpha = channel.challenge(f"{label}/alpha")
+    while not np.any(np.asarray(alpha)[1:]):
+        alpha = channel.challenge(f"{label}/alpha")
+    return alpha
+
+
+def _zk_members(sizes: list[int], bits: int, point: np.ndarray) -> list:
+    """(region, selector, point_low) of every tensor and the table at the leaf point."""
+    width, placed = zk_regions(sizes, bits)
+    return _members([*sizes, 1 << bits], placed, point)
+
+
+def _const_line(value: np.ndarray) -> np.ndarray:
+    """A table over the auxiliary variable d, constant: (4, 2)."""
+    return np.stack([value, value], axis=1)
+
+
+def prove_zk(values: list[np.ndarray], mult: np.ndarray, bits: int, label: str, channel,
+             backend, zk, names: list[str], mult_name: str) -> tuple[list, tuple]:
+    """``prove`` in zero knowledge (zk: a zk_prover.ZkProver whose plan holds ``zk_virtual``
+    of these tensors): returns the claims on the masked tensors, one (point, T'(point)) per
+    tensor of ``values`` (named ``names``) and one on the multiplicities (``mult_name``),
+    the caller's to prove. Sends no root; every value it sends is masked."""
+    flat = [np.asarray(v, np.int64).reshape(-1) for v in values]
+    sizes = [v.size for v in flat]
+    _check_sizes(sizes)
+    width, placed = zk_regions(sizes, bits)
+    alpha = _alpha(channel, label)
+    leaf_v = np.zeros(1 << width, np.int64)
+    leaf_p = np.zeros(1 << width, np.int64)
+    all_sizes = [*sizes, 1 << bits]
+    for i, offset in placed:
+        end = offset + all_sizes[i]
+        if i == len(sizes):
+            leaf_v[offset:end] = np.arange(1 << bits)
+            leaf_p[offset:end] = -np.asarray(mult, np.int64).reshape(-1)
+        else:
+            leaf_v[offset:end] = flat[i]
+            leaf_p[offset:end] = 1
+    p = backend.table(leaf_p)
+    q = backend.alpha_minus(alpha, backend.table(leaf_v))
+    levels = _levels(backend, p, q, width) + [(p, q)]
+    # the top: sum_d eq(0, d) (pL qR + pR qL)(d) = P_root = 0, the level-1 nodes constant in d
+    p1, q1 = (backend.to_host_ext(t) for t in levels[1])
+    tables = [backend.eq_table(F.ext_zero((1,))), _const_line(p1[:, 0]), _const_line(p1[:, 1]),
+              _const_line(q1[:, 0]), _const_line(q1[:, 1])]
+    suffix, nv, terms, masked = _zk_sumchecks(bits, width)[0]
+    r, ev = zk.sumcheck(f"{label}/{suffix}/sumcheck", channel, backend, tables, terms,
+                        F.ext_zero(), masked, [])
+    channel.send_ext(f"{label}/{suffix}/evals", np.stack(ev[1:], axis=1))
+    mu = channel.challenge(f"{label}/mu")
+    z = mu.reshape(F.EXT_DEGREE, 1)
+    out_point = np.concatenate([z, r], axis=1)
+    top_p, top_q = zk_level_name(bits, "top", "p"), zk_level_name(bits, "top", "q")
+    outputs_of = (top_p, top_q)
+    cp, cq = _lerp(ev[1], ev[2], mu), _lerp(ev[3], ev[4], mu)
+    for suffix, k, _, masked in _zk_sumchecks(bits, width)[1:]:
+        lam = channel.challenge(f"{label}/lambda")
+        h = 1 << k
+        lp, lq = levels[k + 1]
+        tables = [backend.eq_table(z), *_halves(lp, h), *_halves(lq, h)]
+        outputs = [(F.ext_one(), outputs_of[0], out_point), (lam, outputs_of[1], out_point)]
+        r, ev = zk.sumcheck(f"{label}/{suffix}/sumcheck", channel, backend, tables,
+                            _inner_terms(lam), F.ext_add(cp, F.ext_mul(lam, cq)), masked,
+                            outputs)
+        channel.send_ext(f"{label}/{suffix}/evals", np.stack(ev[1:], axis=1))
+        mu = channel.challenge(f"{label}/mu")
+        z = np.concatenate([mu.reshape(F.EXT_DEGREE, 1), r], axis=1)
+        out_point = z
+        outputs_of = _zk_level_names(bits, width, k)
+        cp, cq = _lerp(ev[1], ev[2], mu), _lerp(ev[3], ev[4], mu)
+    members = _zk_members(sizes, bits, z)
+    evals = []
+    for i, _, low in members:
+        if i == len(sizes):
+            evals.append(zk.evaluate(mult_name, backend.evaluate(np.asarray(mult, np.int64),
+                                                                 low), low))
+        else:
+            evals.append(zk.evaluate(names[i], backend.evaluate(flat[i], low), low))
+    channel.send_ext(f"{label}/members", np.stack(evals, axis=1))
+    claims: list = [None] * len(sizes)
+    mult_claim = None
+    for (i, _, low), e in zip(members, evals, strict=True):
+        if i == len(sizes):
+            mult_claim = (low, e)
+        else:
+            claims[i] = (low, e)
+    return claims, mult_claim
+
+
+def verify_zk(sizes: list[int], bits: int, label: str, channel, zk) -> tuple[list, tuple]:
+    """The verifier's side of ``prove_zk`` (zk: a zk.ZkVerifier over the same plan): the
+    claims left on the masked tensors and multiplicities (the caller's to check) and, in
+    ``zk``, the mask claims; raises SumcheckFailed or ClaimMismatch."""
+    _check_sizes(sizes)
+    width, _ = zk_regions(sizes, bits)
+    alpha = _alpha(channel, label)
+    suffix, nv, terms, masked = _zk_sumchecks(bits, width)[0]
+    r, value = zk.sumcheck(f"{label}/{suffix}/sumcheck", channel, F.ext_zero(), nv, terms,
+                           masked, [])
+    got = channel.recv_ext(f"{label}/{suffix}/evals", 4)
+    ev = [got[:, i].copy() for i in range(4)]
+    eq_r = mle.eq_eval(F.ext_zero((1,)), r)
+    if not F.ext_eq(value, sumcheck.terms_final_value(terms, [eq_r, *ev])):
+        raise SumcheckFailed(f"{label} (the root's numerator is not zero)")
+    mu = channel.challenge(f"{label}/mu")
+    z = mu.reshape(F.EXT_DEGREE, 1)
+    out_point = np.concatenate([z, r], axis=1)
+    outputs_of = (zk_level_name(bits, "top", "p"), zk_level_name(bits, "top", "q"))
+    cp, cq = _lerp(ev[0], ev[1], mu), _lerp(ev[2], ev[3], mu)
+    for suffix, k, _, masked in _zk_sumchecks(bits, width)[1:]:
+        lam = channel.challenge(f"{label}/lambda")
+        outputs = [(F.ext_one(), outputs_of[0], out_point), (lam, outputs_of[1], out_point)]
+        terms = _inner_terms(lam)
+        r, value = zk.sumcheck(f"{label}/{suffix}/sumcheck", channel,
+                               F.ext_add(cp, F.ext_mul(lam, cq)), k, terms, masked, outputs)
+        got = channel.recv_ext(f"{label}/{suffix}/evals", 4)
+        ev = [got[:, i].copy() for i in range(4)]
+        if not F.ext_eq(value, sumcheck.terms_final_value(terms, [mle.eq_eval(z, r), *ev])):
+            raise SumcheckFailed(f"{label} (fraction level {k})")
+        mu = channel.challenge(f"{label}/mu")
+        z = np.concatenate([mu.reshape(F.EXT_DEGREE, 1), r], axis=1)
+        out_point = z
+        outputs_of = _zk_level_names(bits, width, k)
+        cp, cq = _lerp(ev[0], ev[1], mu), _lerp(ev[2], ev[3], mu)
+    members = _zk_members(sizes, bits, z)
+    got = channel.recv_ext(f"{label}/members", len(members))
+    claims: list = [None] * len(sizes)
+    mult_claim = None
+    p_leaf, v_leaf = F.ext_zero(), F.ext_zero()
+    for k, (i, sel, low) in enumerate(members):
+        e = got[:, k].copy()
+        if i == len(sizes):
+            mult_claim = (low, e)
+            p_leaf = F.ext_sub(p_leaf, F.ext_mul(sel, e))
+            v_leaf = F.ext_add(v_leaf, F.ext_mul(sel, table_eval(low)))
+        else:
+            claims[i] = (low, e)
+            p_leaf = F.ext_add(p_leaf, sel)
+            v_leaf = F.ext_add(v_leaf, F.ext_mul(sel, e))
+    if not (F.ext_eq(cp, p_leaf) and F.ext_eq(cq, F.ext_sub(alpha, v_leaf))):
+        raise ClaimMismatch(f"{label} (the tensors' values and the leaves)")
+    return claims, mult_claim
