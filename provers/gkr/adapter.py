@@ -41,6 +41,7 @@ from provers.gkr import (
     backends,
     committed,
     committed_prover,
+    logup,
     verifier,
     zk,
     zk_opening,
@@ -267,6 +268,9 @@ class GkrZkProver(GkrProver):
         layout, advice, masks = _zk_layouts(circuit)
         terms = circuit.soundness_error_terms()
         terms += sum(s.last_degree - s.degree + 1 for s in masks.shapes)
+        for bits, names in circuit.lookups().items():
+            terms += logup.zk_error_terms([circuit.tensors[n].size for n in names], bits,
+                                          masks.plan)
         claims = sum(circuit.consumers()[name] for name in layout.slots)
         claims += 0 if advice is None else committed.advice_claim_count(circuit)
         claims += 2 * len(masks.shapes)

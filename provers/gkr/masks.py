@@ -192,8 +192,7 @@ class MaskPlan:
         sub = point[:, part.offset:part.offset + v]
         scale = F.ext_mul(scale, vanishing(sub))
         if part.rows:
-            eq = mle.eq_table(point[:, :part.offset])
-            scale = F.ext_mul(scale, F.ext_sum_all(eq[:, :part.rows]))
+            scale = F.ext_mul(scale, prefix_selector(point[:, :part.offset], part.rows))
         return scale
 
     def evaluate(self, vector: np.ndarray, name: str, point: np.ndarray) -> np.ndarray:
@@ -340,6 +339,26 @@ def _powers(x: np.ndarray, count: int) -> np.ndarray:
     for e in range(1, count):
         out[:, e] = F.ext_mul(out[:, e - 1], x)
     return out
+
+
+def prefix_selector(point: np.ndarray, rows: int) -> np.ndarray:
+    """S(x) = sum_{i < rows} eq(x, i) over x in K^n (MSB first), in O(n): for every bit j
+    set in ``rows``, the indices below it that agree with it above j and have 0 at j
+    contribute prod_{l < j} eq(x_l, bit_l) (1 - x_j), their lower bits summing to 1."""
+    point = np.asarray(point, np.uint64)
+    n = point.shape[1]
+    if rows >= 1 << n:
+        return F.ext_one()
+    one = F.ext_one()
+    total, prefix = F.ext_zero(), F.ext_one()
+    for j in range(n):
+        x = point[:, j]
+        if (rows >> (n - 1 - j)) & 1:
+            total = F.ext_add(total, F.ext_mul(prefix, F.ext_sub(one, x)))
+            prefix = F.ext_mul(prefix, x)
+        else:
+            prefix = F.ext_mul(prefix, F.ext_sub(one, x))
+    return total
 
 
 def vanishing(point: np.ndarray) -> np.ndarray:

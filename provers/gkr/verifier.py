@@ -151,6 +151,13 @@ def verify_zk(circuit: Circuit, x: np.ndarray, y: np.ndarray, proof: bytes, weig
         for new in REDUCTIONS[layer.kind].verify_zk(layer, claim, circuit.tensors, channel,
                                                     zk):
             claims.setdefault(new.tensor, []).append(new)
+    for bits, names in circuit.lookups().items():
+        mult = lookup_mult(bits)
+        made, (zm, ym) = logup.verify_zk([circuit.tensors[n].size for n in names], bits,
+                                         f"lookup/{bits}", channel, zk)
+        for name, (point, value) in zip(names, made, strict=True):
+            claims.setdefault(name, []).append(Claim(name, point, value))
+        claims.setdefault(mult, []).append(Claim(mult, zm, ym))
     opening = claims_of(layout, [lay for lay, _ in committed], claims, zk.cursor.claims)
     zk.cursor.next(layout.shapes[-1])
     zk.cursor.done()

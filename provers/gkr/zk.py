@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from provers.gkr import field as F
-from provers.gkr import mle, sumcheck, zk_opening, zk_sumcheck
-from provers.gkr.circuit import Circuit
+from provers.gkr import logup, mle, sumcheck, zk_opening, zk_sumcheck
+from provers.gkr.circuit import Circuit, lookup_mult
 from provers.gkr.claim import Claim, alpha_powers, combined_value
 from provers.gkr.errors import SumcheckFailed
 from provers.gkr.masks import MaskPlan
@@ -237,8 +237,10 @@ def unsupported(circuit: Circuit) -> str | None:
         if layer.kind not in ZK_LAYERS:
             return (f"zk: {layer.kind} layers (layer {layer.out!r}) are not masked yet; "
                     f"masked so far: {', '.join(sorted(ZK_LAYERS))}")
-    if circuit.lookups():
-        return "zk: LogUp range checks are not masked yet"
+    for names in circuit.lookups().values():
+        small = [n for n in names if circuit.tensors[n].size < 2]
+        if small:
+            return f"zk: range-checked tensor {small[0]!r} has one entry (needs two or more)"
     return None
 
 
@@ -251,6 +253,9 @@ def virtual_tensors(circuit: Circuit) -> dict:
         module = REDUCTIONS[layer.kind]
         if hasattr(module, "zk_virtual"):
             out.update(module.zk_virtual(layer, circuit.tensors))
+    for bits, names in circuit.lookups().items():
+        out.update(logup.zk_virtual(names, [circuit.tensors[n].size for n in names], bits,
+                                    lookup_mult(bits)))
     return out
 
 
@@ -269,8 +274,8 @@ def extra_claims(circuit: Circuit) -> dict[str, int]:
 
 def schedule(circuit: Circuit, plan: MaskPlan, opening_vars: int) -> list[SumcheckShape]:
     """Every masked sumcheck of a proof, in proof order: per layer from the output back, the
-    merge of its output's claims (when several) and the layer's own; then the opening's
-    column sumcheck (``opening_vars`` variables, degree 2)."""
+    merge of its output's claims (when several) and the layer's own; the range checks';
+    then the opening's column sumcheck (``opening_vars`` variables, degree 2)."""
     from provers.gkr.layers import REDUCTIONS
 
     counts = {circuit.output: 1}
@@ -281,6 +286,9 @@ def schedule(circuit: Circuit, plan: MaskPlan, opening_vars: int) -> list[Sumche
         shapes += REDUCTIONS[layer.kind].zk_shapes(layer, circuit.tensors, plan)
         for name in layer.inputs:
             counts[name] = counts.get(name, 0) + 1
+    for bits, names in circuit.lookups().items():
+        shapes += logup.zk_shapes([circuit.tensors[n].size for n in names], bits, plan,
+                                  f"lookup/{bits}")
     shapes.append(SumcheckShape("zk-opening/sumcheck", opening_vars, 2, 2))
     return shapes
 

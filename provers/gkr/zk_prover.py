@@ -13,11 +13,11 @@ from __future__ import annotations
 import numpy as np
 
 from provers.gkr import field as F
-from provers.gkr import zk_opening_prover, zk_sumcheck
+from provers.gkr import logup, zk_opening_prover, zk_sumcheck
 from provers.gkr.backends import Backend
 from provers.gkr.backends import get as get_backend
 from provers.gkr.channel import MAGIC_ZK, ProverChannel
-from provers.gkr.circuit import Circuit
+from provers.gkr.circuit import Circuit, lookup_mult
 from provers.gkr.claim import Claim, alpha_powers, combined_value
 from provers.gkr.committed import Layout
 from provers.gkr.layers import REDUCTIONS
@@ -155,6 +155,13 @@ def prove(circuit: Circuit, values: dict[str, np.ndarray], weights: Layout,
         for new in REDUCTIONS[layer.kind].prove_zk(layer, claim, values, circuit.tensors,
                                                    channel, backend, zk):
             claims.setdefault(new.tensor, []).append(new)
+    for bits, names in circuit.lookups().items():
+        mult = lookup_mult(bits)
+        made, (zm, ym) = logup.prove_zk([values[n] for n in names], values[mult], bits,
+                                        f"lookup/{bits}", channel, backend, zk, names, mult)
+        for name, (point, value) in zip(names, made, strict=True):
+            claims.setdefault(name, []).append(Claim(name, point, value))
+        claims.setdefault(mult, []).append(Claim(mult, zm, ym))
     opening = claims_of(layout, [lay for lay, _ in committed], claims, zk.cursor.claims)
     offset = zk.cursor.next(layout.shapes[-1])
     zk.cursor.done()

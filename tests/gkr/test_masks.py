@@ -277,3 +277,12 @@ def test_virtual_quantities_get_fresh_or_composed_masks() -> None:
         boolean = np.concatenate([F.ext_from_base(np.array([b], np.uint64)),
                                   _boolean_point(3)], axis=1)
         assert F.ext_eq(plan.evaluate(vec, "lvl", boolean), F.ext_zero())
+
+
+@pytest.mark.parametrize(("n", "rows"), [(0, 1), (3, 0), (3, 1), (3, 5), (3, 8), (5, 17)])
+def test_prefix_selector_sums_eq_over_the_first_rows(n: int, rows: int) -> None:
+    from provers.gkr.masks import prefix_selector
+
+    x = _point(n)
+    expected = F.ext_sum_all(mle.eq_table(x)[:, :rows]) if rows else F.ext_zero()
+    assert F.ext_eq(prefix_selector(x, rows), expected)

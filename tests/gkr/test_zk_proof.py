@@ -11,7 +11,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from provers.base import ProofRejected, Unsupported
+from provers.base import ProofRejected
 from provers.gkr import verifier, zk_prover
 from provers.gkr.adapter import _zk_layouts
 from provers.gkr.backends import get as get_backend
@@ -121,9 +121,15 @@ def test_gkr_zk_on_the_matmul_workload(tmp_path) -> None:
     assert case.prover.security_bits(case.artifact) >= 100
 
 
-def test_circuits_with_unmasked_layers_are_refused(tmp_path) -> None:
-    with pytest.raises(Unsupported, match="zk: LogUp range checks are not masked yet"):
-        prepare("gkr-zk", "mlp", "depth-small-3", workdir=tmp_path)
+@pytest.mark.parametrize(("workload", "size"), [("mlp", "depth-small-3"),
+                                                ("decision_tree", "tree-d4"),
+                                                ("cnn", "digits"), ("chess", "tiny")])
+def test_gkr_zk_on_every_workload(workload, size, tmp_path) -> None:
+    case = prepare("gkr-zk", workload, size, workdir=tmp_path)
+    assert case.prover.verify(case.artifact, case.keys, case.proof) is True
+    rejected, reason = tamper_check(case.prover, case.artifact, case.keys, case.proof, seed=0)
+    assert rejected is True, reason
+    assert case.prover.security_bits(case.artifact) >= 100
 
 
 @pytest.mark.parametrize(("workload", "size"), [("mlp", "depth-small-3"),
