@@ -1,11 +1,12 @@
-"""``gkr`` and ``gkr-cw``: the reference GKR prover as zkbench provers.
+"""``gkr``, ``gkr-cw``, ``gkr-ca`` and ``gkr-zk``: the reference GKR prover as zkbench provers.
 
 Statements. ``gkr`` (``statement="public"``): inference with public weights, input and output;
 the verifier reads the weights and evaluates their MLEs itself. ``gkr-cw``
 (``statement="committed-weights"``): the weights are committed once in ``setup`` (Ligero,
 provers/gkr/pcs; the commitment is the verifying key's, absorbed before any challenge), and
 every proof ends with an opening of the claims GKR leaves on them (committed.py); the
-verifying key holds the circuit's shapes and layers but no weight.
+verifying key holds the circuit's shapes and layers but no weight. ``gkr-zk`` proves that
+statement in zero knowledge (PROTOCOL.md, "Zero knowledge"; zk_prover.py).
 
 Advice (the requant layers' quotients, signs, range-check limbs and multiplicities):
 ``advice="committed"`` commits it with Ligero at the start of every proof and opens the
@@ -247,9 +248,9 @@ class GkrZkProver(GkrProver):
     """``gkr`` in zero knowledge (PROTOCOL.md, "Zero knowledge"): the committed-weights
     statement, the weights committed with hiding Ligero in setup, every proof committing a
     fresh mask vector and running every sumcheck masked, and one zero-knowledge opening at
-    the end; the proof reveals nothing beyond the statement. So far for circuits of
-    matmul, Hadamard, rearrangement and the free layers: a circuit with requant layers or
-    range checks is refused at compile (a skip row naming the layer)."""
+    the end (with the advice, committed with hiding by the proof); the proof reveals
+    nothing beyond the statement. Randomised: two proofs of one statement differ. The
+    weights stay hidden for about k / (t + 4) proofs of one setup (PROTOCOL.md)."""
 
     name: ClassVar[str] = "gkr-zk"
     default_statement: ClassVar[str] = "committed-weights"

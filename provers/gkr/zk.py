@@ -228,15 +228,15 @@ class ZkVerifier:
 
 ZK_LAYERS = frozenset({"matmul", "hadamard", "rearrange", "add", "add_bias", "add_const",
                        "scale", "requant"})
-"""The layer kinds with a masked reduction so far."""
+"""The layer kinds with a masked reduction (a new kind is refused until it has one)."""
 
 
 def unsupported(circuit: Circuit) -> str | None:
     """Why a circuit cannot be proven in zero knowledge yet (None: it can)."""
     for layer in circuit.layers:
         if layer.kind not in ZK_LAYERS:
-            return (f"zk: {layer.kind} layers (layer {layer.out!r}) are not masked yet; "
-                    f"masked so far: {', '.join(sorted(ZK_LAYERS))}")
+            return (f"zk: {layer.kind} layers (layer {layer.out!r}) have no masked "
+                    f"reduction; masked: {', '.join(sorted(ZK_LAYERS))}")
     for names in circuit.lookups().values():
         small = [n for n in names if circuit.tensors[n].size < 2]
         if small:
