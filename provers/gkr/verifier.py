@@ -31,7 +31,6 @@ from provers.gkr.statement import (
     bind_prefix,
 )
 from provers.gkr.zk import LABEL_ROOT, MaskLayout, ZkVerifier, claims_of
-from provers.gkr.zk import verify_merge as zk_merge
 
 
 def _padded(circuit: Circuit, name: str, value: np.ndarray, what: str) -> np.ndarray:
@@ -147,9 +146,8 @@ def verify_zk(circuit: Circuit, x: np.ndarray, y: np.ndarray, proof: bytes, weig
     for layer in reversed(circuit.layers):
         pending = claims.pop(layer.out)
         claim = (pending[0] if len(pending) == 1 else
-                 zk_merge(pending, circuit.tensors[layer.out].num_vars, channel, zk))
-        for new in REDUCTIONS[layer.kind].verify_zk(layer, claim, circuit.tensors, channel,
-                                                    zk):
+                 verify_merge(pending, circuit.tensors[layer.out].num_vars, channel, zk))
+        for new in REDUCTIONS[layer.kind].verify(layer, claim, circuit.tensors, channel, zk):
             claims.setdefault(new.tensor, []).append(new)
     for bits, names in circuit.lookups().items():
         mult = lookup_mult(bits)

@@ -31,26 +31,11 @@ import numpy as np
 from provers.gkr import field as F
 from provers.gkr import logup, mle, sumcheck, zk_opening, zk_sumcheck
 from provers.gkr.circuit import Circuit, lookup_mult
-from provers.gkr.claim import Claim, alpha_powers, combined_value
-from provers.gkr.errors import SumcheckFailed
+from provers.gkr.claim import merge_label, merge_masked
 from provers.gkr.masks import MaskPlan
+from provers.gkr.runner import MaskedTable
 
 LABEL_ROOT = "zk/mask-root"
-
-
-@dataclass(frozen=True)
-class MaskedTable:
-    """Sumcheck table ``table`` stands for the masked tensor ``tensor`` on the points
-    prefix || b || suffix, b the sumcheck's variables (MSB first)."""
-
-    table: int
-    tensor: str
-    prefix: np.ndarray
-    suffix: np.ndarray
-
-    @property
-    def prefix_len(self) -> int:
-        return int(np.shape(self.prefix)[1])
 
 
 @dataclass(frozen=True)
@@ -200,7 +185,10 @@ def output_functional(plan: MaskPlan, outputs, r1: np.ndarray) -> dict[int, np.n
 
 
 class ZkVerifier:
-    """The verifier's side of the masked sumchecks of one proof."""
+    """The verifier's side of the masked sumchecks of one proof (runner.PlainVerifier's
+    counterpart)."""
+
+    masked = True
 
     def __init__(self, layout: MaskLayout) -> None:
         self.plan = layout.plan
@@ -282,7 +270,8 @@ def schedule(circuit: Circuit, plan: MaskPlan, opening_vars: int) -> list[Sumche
     shapes: list[SumcheckShape] = []
     for layer in reversed(circuit.layers):
         if counts.pop(layer.out, 0) > 1:
-            shapes.append(merge_shape(layer.out, circuit.tensors[layer.out].num_vars, plan))
+            shapes.append(shape_of(merge_label(layer.out), plan, zk_sumcheck.product_terms(2),
+                                   merge_masked(layer.out), circuit.tensors[layer.out].num_vars))
         shapes += REDUCTIONS[layer.kind].zk_shapes(layer, circuit.tensors, plan)
         for name in layer.inputs:
             counts[name] = counts.get(name, 0) + 1
@@ -332,39 +321,3 @@ def claims_of(layout: MaskLayout, committed_layouts: list, claims: dict,
         out.append(zk_opening.Claim(mc.value, tuple(_functional_components(
             mc.functional, layout.cols, 0))))
     return out
-
-
-# ------------------------------------------------------------------------- masked merges
-# The claims are on the masked tensor T': sum_j alpha^j c_j = sum_b weight(b) T'(b) plus the
-# masks at the points, sum_j alpha^j mask_T(z_j), which enter as output terms.
-
-
-def merge_masked(name: str) -> list[MaskedTable]:
-    empty = F.ext_zero((0,))
-    return [MaskedTable(1, name, empty, empty)]
-
-
-def merge_shape(name: str, num_vars: int, plan: MaskPlan) -> SumcheckShape:
-    return shape_of(f"merge/{name}/sumcheck", plan, zk_sumcheck.product_terms(2),
-                    merge_masked(name), num_vars)
-
-
-def merge_outputs(claims: list[Claim], powers: list[np.ndarray]) -> list:
-    return [(a, c.tensor, c.point) for c, a in zip(claims, powers, strict=True)]
-
-
-def verify_merge(claims: list[Claim], num_vars: int, channel, zk: ZkVerifier) -> Claim:
-    """claim.verify_merge for claims on a masked tensor."""
-    name = claims[0].tensor
-    alpha = channel.challenge(f"merge/{name}/alpha")
-    powers = alpha_powers(alpha, len(claims))
-    r, final = zk.sumcheck(f"merge/{name}/sumcheck", channel, combined_value(claims, powers),
-                           num_vars, zk_sumcheck.product_terms(2), merge_masked(name),
-                           merge_outputs(claims, powers))
-    value = channel.recv_ext(f"merge/{name}/eval")
-    weight_at_r = F.ext_zero()
-    for c, a in zip(claims, powers, strict=True):
-        weight_at_r = F.ext_add(weight_at_r, F.ext_mul(a, mle.eq_eval(c.point, r)))
-    if not sumcheck.check_final(final, [weight_at_r, value]):
-        raise SumcheckFailed(f"the merge of {len(claims)} claims on {name!r}")
-    return Claim(name, r, value)

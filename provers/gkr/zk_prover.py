@@ -18,7 +18,7 @@ from provers.gkr.backends import Backend
 from provers.gkr.backends import get as get_backend
 from provers.gkr.channel import MAGIC_ZK, ProverChannel
 from provers.gkr.circuit import Circuit, lookup_mult
-from provers.gkr.claim import Claim, alpha_powers, combined_value
+from provers.gkr.claim import Claim, prove_merge
 from provers.gkr.committed import Layout
 from provers.gkr.layers import REDUCTIONS
 from provers.gkr.pcs import ligero
@@ -39,8 +39,6 @@ from provers.gkr.zk import (
     g_coefficients,
     g_functional,
     masked_degrees,
-    merge_masked,
-    merge_outputs,
     output_functional,
     output_parts,
     shape_of,
@@ -48,7 +46,10 @@ from provers.gkr.zk import (
 
 
 class ZkProver:
-    """The masked sumchecks of one proof, over one mask vector."""
+    """The masked sumchecks of one proof, over one mask vector (runner.PlainProver's
+    counterpart)."""
+
+    masked = True
 
     def __init__(self, layout: MaskLayout, vector: np.ndarray) -> None:
         self.plan = layout.plan
@@ -97,21 +98,6 @@ class ZkProver:
         return r, finals
 
 
-def prove_merge(claims: list[Claim], values: np.ndarray, channel, backend, zk: ZkProver
-                ) -> Claim:
-    """claim.prove_merge for claims on a masked tensor (zk.verify_merge)."""
-    name = claims[0].tensor
-    alpha = channel.challenge(f"merge/{name}/alpha")
-    powers = alpha_powers(alpha, len(claims))
-    weight = backend.eq_combination([c.point for c in claims], powers)
-    r, finals = zk.sumcheck(f"merge/{name}/sumcheck", channel, backend,
-                            [weight, backend.table(values)], None,
-                            combined_value(claims, powers), merge_masked(name),
-                            merge_outputs(claims, powers))
-    channel.send_ext(f"merge/{name}/eval", finals[1])
-    return Claim(name, r, finals[1])
-
-
 def commit_masks(layout: MaskLayout, vector: np.ndarray) -> ligero.CommittedMatrix:
     """The mask vector's hiding commitment; it carries the opening's mask rows (three: the
     proximity row's and the two products')."""
@@ -152,8 +138,8 @@ def prove(circuit: Circuit, values: dict[str, np.ndarray], weights: Layout,
         pending = claims.pop(layer.out)
         claim = pending[0] if len(pending) == 1 else prove_merge(
             pending, values[layer.out], channel, backend, zk)
-        for new in REDUCTIONS[layer.kind].prove_zk(layer, claim, values, circuit.tensors,
-                                                   channel, backend, zk):
+        for new in REDUCTIONS[layer.kind].prove(layer, claim, values, circuit.tensors,
+                                                channel, backend, zk):
             claims.setdefault(new.tensor, []).append(new)
     for bits, names in circuit.lookups().items():
         mult = lookup_mult(bits)

@@ -177,7 +177,7 @@ def test_requant_reductions_leave_claims_on_masked_tensors(workload, size) -> No
         claim = Claim(layer.out, z, masked(layer.out, z))
         channel = ProverChannel(new_transcript())
         zk = ZkProver(layout, vector)
-        made = requant.prove_zk(layer, claim, values, circuit.tensors, channel,
+        made = requant.prove(layer, claim, values, circuit.tensors, channel,
                                 get_backend("cpu"), zk)
         for c in made:
             assert F.ext_eq(c.value, masked(c.tensor, c.point)), (layer.out, c.tensor)
@@ -188,12 +188,12 @@ def test_requant_reductions_leave_claims_on_masked_tensors(workload, size) -> No
             assert F.ext_eq(total, mc.value)
         proof = channel.proof_bytes()
         vc = VerifierChannel(new_transcript(), proof)
-        checked = requant.verify_zk(layer, claim, circuit.tensors, vc, ZkVerifier(layout))
+        checked = requant.verify(layer, claim, circuit.tensors, vc, ZkVerifier(layout))
         assert [(c.tensor, F.ext_to_bytes(c.value)) for c in checked] == [
             (c.tensor, F.ext_to_bytes(c.value)) for c in made]
         tampered = bytearray(proof)
         tampered[len(proof) // 2] ^= 1
         with pytest.raises(ProofRejected):
-            requant.verify_zk(layer, claim, circuit.tensors,
+            requant.verify(layer, claim, circuit.tensors,
                               VerifierChannel(new_transcript(), bytes(tampered)),
                               ZkVerifier(layout))

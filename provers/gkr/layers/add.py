@@ -4,7 +4,9 @@ Z = X + Y: the prover sends X~(z) and Y~(z); the verifier checks they add up to 
 Z[i, l] = X[i, l] + bias[l] for the m true rows: Z~(z_i, z_l) = X~(z) + bias~(z_l) * S(z_i)
 with S(z_i) = sum_{i < m} eq(z_i, i), which the verifier computes itself, so padding rows
 stay zero. Z = X + c on true entries: X~(z) = Z~(z) - c M~(z) with M the mask of true entries.
-No sumcheck, no soundness error beyond the claims' own.
+No sumcheck, no soundness error beyond the claims' own. In a zero-knowledge proof the outputs'
+masks are derived from the inputs' (masks.py), so these checks are identities of masked values;
+the prover sends masked evaluations (``run.evaluate``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from provers.gkr import tensor as T
 from provers.gkr.circuit import Add, AddBias, AddConst
 from provers.gkr.claim import Claim
 from provers.gkr.errors import ClaimMismatch
+from provers.gkr.runner import PLAIN_PROVER, PLAIN_VERIFIER
 
 
 def _points(layer, claim: Claim, out_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -34,17 +37,19 @@ def _const_claim(layer: AddConst, claim: Claim, tensors) -> list[Claim]:
 
 
 def prove(layer: Add | AddBias | AddConst, claim: Claim, values: dict[str, np.ndarray], tensors,
-          channel, backend) -> list[Claim]:
+          channel, backend, run=PLAIN_PROVER) -> list[Claim]:
     if isinstance(layer, AddConst):
         return _const_claim(layer, claim, tensors)
     x, y = values[layer.inputs[0]], values[layer.inputs[1]]
     zx, zy = _points(layer, claim, values[layer.out].shape)
-    ex, ey = backend.evaluate(x, zx), backend.evaluate(y, zy)
+    ex = run.evaluate(layer.inputs[0], backend.evaluate(x, zx), zx)
+    ey = run.evaluate(layer.inputs[1], backend.evaluate(y, zy), zy)
     channel.send_ext(f"{layer.kind}/{layer.out}/evals", np.stack([ex, ey], axis=1))
     return [Claim(layer.inputs[0], zx, ex), Claim(layer.inputs[1], zy, ey)]
 
 
-def verify(layer: Add | AddBias | AddConst, claim: Claim, tensors, channel) -> list[Claim]:
+def verify(layer: Add | AddBias | AddConst, claim: Claim, tensors, channel,
+           run=PLAIN_VERIFIER) -> list[Claim]:
     if isinstance(layer, AddConst):
         return _const_claim(layer, claim, tensors)
     out_shape = tensors[layer.out].padded
@@ -63,25 +68,6 @@ def verify(layer: Add | AddBias | AddConst, claim: Claim, tensors, channel) -> l
     return [Claim(layer.inputs[0], zx, ex), Claim(layer.inputs[1], zy, ey)]
 
 
-# ------------------------------------------------------------------- zero knowledge (zk.py)
-# The masks of these layers' outputs are derived from their inputs' (masks.py), so the checks
-# are unchanged identities of masked values; the prover sends masked evaluations.
-
 
 def zk_shapes(layer, tensors, plan) -> list:
     return []
-
-
-def prove_zk(layer: Add | AddBias | AddConst, claim: Claim, values: dict[str, np.ndarray],
-             tensors, channel, backend, zk) -> list[Claim]:
-    if isinstance(layer, AddConst):
-        return _const_claim(layer, claim, tensors)
-    zx, zy = _points(layer, claim, values[layer.out].shape)
-    ex = zk.evaluate(layer.inputs[0], backend.evaluate(values[layer.inputs[0]], zx), zx)
-    ey = zk.evaluate(layer.inputs[1], backend.evaluate(values[layer.inputs[1]], zy), zy)
-    channel.send_ext(f"{layer.kind}/{layer.out}/evals", np.stack([ex, ey], axis=1))
-    return [Claim(layer.inputs[0], zx, ex), Claim(layer.inputs[1], zy, ey)]
-
-
-def verify_zk(layer, claim: Claim, tensors, channel, zk) -> list[Claim]:
-    return verify(layer, claim, tensors, channel)

@@ -17,7 +17,8 @@ from provers.gkr import mle, sumcheck, zk_sumcheck
 from provers.gkr.circuit import Rearrange
 from provers.gkr.claim import Claim
 from provers.gkr.errors import SumcheckFailed
-from provers.gkr.zk import MaskedTable, shape_of
+from provers.gkr.runner import PLAIN_PROVER, PLAIN_VERIFIER, MaskedTable
+from provers.gkr.zk import shape_of
 
 
 def _valid(layer: Rearrange) -> tuple[np.ndarray, np.ndarray]:
@@ -26,22 +27,32 @@ def _valid(layer: Rearrange) -> tuple[np.ndarray, np.ndarray]:
     return targets, flat[targets]
 
 
+def _masked(layer: Rearrange) -> list[MaskedTable]:
+    empty = F.ext_zero((0,))
+    return [MaskedTable(1, layer.inputs[0], empty, empty)]
+
+
+def _label(layer: Rearrange) -> str:
+    return f"rearrange/{layer.out}/sumcheck"
+
+
 def prove(layer: Rearrange, claim: Claim, values: dict[str, np.ndarray], tensors, channel,
-          backend) -> list[Claim]:
+          backend, run=PLAIN_PROVER) -> list[Claim]:
     x = values[layer.inputs[0]]
     targets, sources = _valid(layer)
     w = backend.scatter(backend.eq_table(claim.point), targets, sources, x.size)
-    proof, r, ev = backend.prove_sumcheck([w, backend.table(x)], claim.value,
-                                          channel.transcript)
-    channel.send_sumcheck(f"rearrange/{layer.out}/sumcheck", proof)
+    r, ev = run.sumcheck(_label(layer), channel, backend, [w, backend.table(x)], None,
+                         claim.value, _masked(layer), [(F.ext_one(), layer.out, claim.point)])
     channel.send_ext(f"rearrange/{layer.out}/eval", ev[1])
     return [Claim(layer.inputs[0], r, ev[1])]
 
 
-def verify(layer: Rearrange, claim: Claim, tensors, channel) -> list[Claim]:
+def verify(layer: Rearrange, claim: Claim, tensors, channel, run=PLAIN_VERIFIER
+           ) -> list[Claim]:
     v = tensors[layer.inputs[0]].num_vars
-    proof = channel.recv_sumcheck(f"rearrange/{layer.out}/sumcheck", v, 2)
-    r, final = sumcheck.verify(claim.value, v, 2, proof, channel.transcript)
+    r, final = run.sumcheck(_label(layer), channel, claim.value, v,
+                            zk_sumcheck.product_terms(2), _masked(layer),
+                            [(F.ext_one(), layer.out, claim.point)])
     ex = channel.recv_ext(f"rearrange/{layer.out}/eval")
     targets, sources = _valid(layer)
     eqz, eqr = mle.eq_table(claim.point), mle.eq_table(r)
@@ -51,41 +62,6 @@ def verify(layer: Rearrange, claim: Claim, tensors, channel) -> list[Claim]:
     return [Claim(layer.inputs[0], r, ex)]
 
 
-# ------------------------------------------------------------------- zero knowledge (zk.py)
-
-
-def _zk_masked(layer: Rearrange) -> list[MaskedTable]:
-    empty = F.ext_zero((0,))
-    return [MaskedTable(1, layer.inputs[0], empty, empty)]
-
-
 def zk_shapes(layer: Rearrange, tensors, plan) -> list:
-    v = tensors[layer.inputs[0]].num_vars
-    return [shape_of(f"rearrange/{layer.out}/sumcheck", plan, zk_sumcheck.product_terms(2),
-                     _zk_masked(layer), v)]
-
-
-def prove_zk(layer: Rearrange, claim: Claim, values: dict[str, np.ndarray], tensors, channel,
-             backend, zk) -> list[Claim]:
-    x = values[layer.inputs[0]]
-    targets, sources = _valid(layer)
-    w = backend.scatter(backend.eq_table(claim.point), targets, sources, x.size)
-    r, ev = zk.sumcheck(f"rearrange/{layer.out}/sumcheck", channel, backend,
-                        [w, backend.table(x)], None, claim.value, _zk_masked(layer),
-                        [(F.ext_one(), layer.out, claim.point)])
-    channel.send_ext(f"rearrange/{layer.out}/eval", ev[1])
-    return [Claim(layer.inputs[0], r, ev[1])]
-
-
-def verify_zk(layer: Rearrange, claim: Claim, tensors, channel, zk) -> list[Claim]:
-    v = tensors[layer.inputs[0]].num_vars
-    r, value = zk.sumcheck(f"rearrange/{layer.out}/sumcheck", channel, claim.value, v,
-                           zk_sumcheck.product_terms(2), _zk_masked(layer),
-                           [(F.ext_one(), layer.out, claim.point)])
-    ex = channel.recv_ext(f"rearrange/{layer.out}/eval")
-    targets, sources = _valid(layer)
-    eqz, eqr = mle.eq_table(claim.point), mle.eq_table(r)
-    w_at_r = F.ext_sum_all(F.ext_mul(eqz[:, targets], eqr[:, sources]))
-    if not sumcheck.check_final(value, [w_at_r, ex]):
-        raise SumcheckFailed(f"rearrange layer {layer.out!r}")
-    return [Claim(layer.inputs[0], r, ex)]
+    return [shape_of(_label(layer), plan, zk_sumcheck.product_terms(2), _masked(layer),
+                     tensors[layer.inputs[0]].num_vars)]

@@ -48,7 +48,8 @@ from provers.gkr.circuit import Requant, TensorInfo
 from provers.gkr.claim import Claim
 from provers.gkr.errors import SumcheckFailed
 from provers.gkr.masks import Part
-from provers.gkr.zk import MaskedTable, shape_of
+from provers.gkr.runner import PLAIN_PROVER, PLAIN_VERIFIER, MaskedTable
+from provers.gkr.zk import shape_of
 
 
 def _e(v: int) -> np.ndarray:
@@ -141,108 +142,6 @@ def _recomposed(layer: Requant, limbs: np.ndarray, key: str) -> np.ndarray:
     return limbs @ weights[key]
 
 
-# ---------------------------------------------------------------------------------- prover
-
-
-def prove(layer: Requant, claim: Claim, values: dict[str, np.ndarray],
-          tensors: dict[str, TensorInfo], channel, backend) -> list[Claim]:
-    names, out = layer.advice, []
-    q, s = values[names["q"]].reshape(-1), values[names["s"]].reshape(-1)
-    x = values[layer.inputs[0]]
-    t = channel.transcript
-    if layer.mode == "relu":
-        proof, r1, ev = backend.prove_sumcheck(
-            [backend.eq_table(claim.point), backend.table(s), backend.table(q)], claim.value, t)
-        channel.send_sumcheck(f"requant/{layer.out}/relu", proof)
-        channel.send_ext(f"requant/{layer.out}/relu-evals", np.stack(ev[1:], axis=1))
-        out += [Claim(names["s"], r1, ev[1]), Claim(names["q"], r1, ev[2])]
-    else:
-        out.append(Claim(names["q" if layer.mode == "identity" else "s"], claim.point,
-                         claim.value))
-
-    v = claim.point.shape[1]
-    z = channel.challenges(f"requant/{layer.out}/point", v)
-    beta = channel.challenge(f"requant/{layer.out}/beta")
-    limbs = values[names["limbs"]].reshape(q.size, -1)
-    tables = [backend.eq_table(z), backend.table(x),
-              backend.table(_mask(tensors[layer.inputs[0]].shape)), backend.table(q),
-              backend.table(_recomposed(layer, limbs, "r")), backend.table(s),
-              backend.table(_recomposed(layer, limbs, "d"))]
-    proof, r2, ev = backend.prove_terms(tables, _constraint_terms(layer, beta), F.ext_zero(), t)
-    channel.send_sumcheck(f"requant/{layer.out}/constraints", proof)
-    channel.send_ext(f"requant/{layer.out}/constraint-evals", np.stack(
-        [ev[1], ev[3], ev[4], ev[5], ev[6]], axis=1))
-    out += [Claim(layer.inputs[0], r2, ev[1]), Claim(names["q"], r2, ev[3]),
-            Claim(names["s"], r2, ev[5])]
-
-    weights = _weights(layer, limbs.shape[1])
-    known = {"r": ev[4], "d": ev[6]}
-    mask_at_r = T.mask_eval(tensors[layer.inputs[0]].shape, r2)
-    gamma = channel.challenge(f"requant/{layer.out}/gamma")
-    target = _combine([known[k] if k in known else _offset_value(layer, k, mask_at_r)
-                       for k, _ in weights], gamma)
-    a = backend.row_combination(limbs, backend.eq_table(r2))
-    proof, r3, ev3 = backend.prove_sumcheck([a, _combined_weights(weights, gamma)], target, t)
-    channel.send_sumcheck(f"requant/{layer.out}/recompose", proof)
-    channel.send_ext(f"requant/{layer.out}/recompose-eval", ev3[0])
-    out.append(Claim(names["limbs"], np.concatenate([r2, r3], axis=1), ev3[0]))
-    return out
-
-
-# ---------------------------------------------------------------------------------- verifier
-
-
-def verify(layer: Requant, claim: Claim, tensors: dict[str, TensorInfo], channel
-           ) -> list[Claim]:
-    names, out = layer.advice, []
-    t = channel.transcript
-    x_info = tensors[layer.inputs[0]]
-    v = x_info.num_vars
-    if layer.mode == "relu":
-        proof = channel.recv_sumcheck(f"requant/{layer.out}/relu", v, 3)
-        r1, final = sumcheck.verify(claim.value, v, 3, proof, t)
-        ev = channel.recv_ext(f"requant/{layer.out}/relu-evals", 2)
-        es, eq_ = ev[:, 0].copy(), ev[:, 1].copy()
-        if not sumcheck.check_final(final, [mle.eq_eval(claim.point, r1), es, eq_]):
-            raise SumcheckFailed(f"requant layer {layer.out!r} (ReLU product)")
-        out += [Claim(names["s"], r1, es), Claim(names["q"], r1, eq_)]
-    else:
-        out.append(Claim(names["q" if layer.mode == "identity" else "s"], claim.point,
-                         claim.value))
-
-    z = channel.challenges(f"requant/{layer.out}/point", v)
-    beta = channel.challenge(f"requant/{layer.out}/beta")
-    terms = _constraint_terms(layer, beta)
-    proof = channel.recv_sumcheck(f"requant/{layer.out}/constraints", v, 3)
-    r2, final = sumcheck.verify(F.ext_zero(), v, 3, proof, t)
-    ev = channel.recv_ext(f"requant/{layer.out}/constraint-evals", 5)
-    ex, eq_, er, es, ed = (ev[:, k].copy() for k in range(5))
-    mask_at_r = T.mask_eval(x_info.shape, r2)
-    evals = [mle.eq_eval(z, r2), ex, mask_at_r, eq_, er, es, ed]
-    if not F.ext_eq(final, sumcheck.terms_final_value(terms, evals)):
-        raise SumcheckFailed(f"requant layer {layer.out!r} (constraints)")
-    if layer.shift == 0 and not F.ext_eq(er, F.ext_zero()):
-        raise SumcheckFailed(f"requant layer {layer.out!r} (nonzero remainder, shift 0)")
-    out += [Claim(layer.inputs[0], r2, ex), Claim(names["q"], r2, eq_),
-            Claim(names["s"], r2, es)]
-
-    limbs_info = tensors[names["limbs"]]
-    limb_vars = limbs_info.num_vars - v
-    weights = _weights(layer, 1 << limb_vars)
-    known = {"r": er, "d": ed}
-    gamma = channel.challenge(f"requant/{layer.out}/gamma")
-    target = _combine([known[k] if k in known else _offset_value(layer, k, mask_at_r)
-                       for k, _ in weights], gamma)
-    proof = channel.recv_sumcheck(f"requant/{layer.out}/recompose", limb_vars, 2)
-    r3, final = sumcheck.verify(target, limb_vars, 2, proof, t)
-    ea = channel.recv_ext(f"requant/{layer.out}/recompose-eval")
-    weights_at = _combine([T.evaluate(w, r3) for _, w in weights], gamma)
-    if not sumcheck.check_final(final, [ea, weights_at]):
-        raise SumcheckFailed(f"requant layer {layer.out!r} (limb recomposition)")
-    out.append(Claim(names["limbs"], np.concatenate([r2, r3], axis=1), ea))
-    return out
-
-
 def limb_bits_for(layers: list[tuple[int, int, int]]) -> int:
     """One table width L for every requant layer of a circuit, given each as (shift,
     mag_bits, padded elements): the one that minimises the LogUp leaves of the circuit's
@@ -270,12 +169,13 @@ def bits_ok(shift: int, mag_bits: int) -> bool:
     return (1 << (shift + mag_bits)) + (1 << shift) < F.P // 2
 
 
-# ------------------------------------------------------------------- zero knowledge (zk.py)
-# The constraint sumcheck evaluates the recomposed R and D, which are no tensors of the
-# circuit: virtual ones with masks of their own (a fresh one for D, and for R when the layer
-# shifts; with shift 0, R is zero and public). The recomposition's sum over the limb axis
-# does not see the limbs' mask (Z vanishes on boolean limb indices), so the masks of R and D
-# at the point enter it as output terms.
+# ------------------------------------------------------------------------------ reductions
+# In a zero-knowledge proof (runner.py) the constraint sumcheck evaluates the recomposed R and
+# D, which are no tensors of the circuit: virtual ones with masks of their own (a fresh one for
+# D, and for R when the layer shifts; with shift 0, R is zero and public). The recomposition's
+# sum over the limb axis does not see the limbs' mask (Z vanishes on boolean limb indices), so
+# the masks of R and D at the point enter it as output terms. With one limb column a masked
+# run has no recomposition sumcheck: D's mask is the column's times its weight.
 
 
 def _virtual(layer: Requant, key: str) -> str:
@@ -307,13 +207,13 @@ def zk_claims(layer: Requant) -> dict[str, int]:
             _virtual(layer, "r"): 2, _virtual(layer, "d"): 2}
 
 
-def _zk_relu_masked(layer: Requant) -> list[MaskedTable]:
+def _relu_masked(layer: Requant) -> list[MaskedTable]:
     empty = F.ext_zero((0,))
     names = layer.advice
     return [MaskedTable(1, names["s"], empty, empty), MaskedTable(2, names["q"], empty, empty)]
 
 
-def _zk_constraint_masked(layer: Requant) -> list[MaskedTable]:
+def _constraint_masked(layer: Requant) -> list[MaskedTable]:
     """Tables 1 X, 3 Q, 4 R, 5 S, 6 D (0 eq and 2 M are public)."""
     empty = F.ext_zero((0,))
     names = layer.advice
@@ -324,11 +224,11 @@ def _zk_constraint_masked(layer: Requant) -> list[MaskedTable]:
             MaskedTable(6, _virtual(layer, "d"), empty, empty)]
 
 
-def _zk_recompose_masked(layer: Requant, r2: np.ndarray) -> list[MaskedTable]:
+def _recompose_masked(layer: Requant, r2: np.ndarray) -> list[MaskedTable]:
     return [MaskedTable(0, layer.advice["limbs"], r2, F.ext_zero((0,)))]
 
 
-def _zk_recompose_outputs(layer: Requant, weights, gamma: np.ndarray, r2: np.ndarray
+def _recompose_outputs(layer: Requant, weights, gamma: np.ndarray, r2: np.ndarray
                           ) -> list:
     out, power = [], F.ext_one()
     for key, _ in weights:
@@ -344,26 +244,26 @@ def zk_shapes(layer: Requant, tensors: dict[str, TensorInfo], plan) -> list:
     shapes = []
     if layer.mode == "relu":
         shapes.append(shape_of(f"requant/{layer.out}/relu", plan,
-                               zk_sumcheck.product_terms(3), _zk_relu_masked(layer), v))
+                               zk_sumcheck.product_terms(3), _relu_masked(layer), v))
     shapes.append(shape_of(f"requant/{layer.out}/constraints", plan,
                            _constraint_terms(layer, F.ext_one()),
-                           _zk_constraint_masked(layer), v))
-    if limb_vars:
+                           _constraint_masked(layer), v))
+    if limb_vars:  # one limb column: no recomposition sumcheck in zero knowledge
         shapes.append(shape_of(f"requant/{layer.out}/recompose", plan,
                                zk_sumcheck.product_terms(2),
-                               _zk_recompose_masked(layer, F.ext_zero((v,))), limb_vars))
+                               _recompose_masked(layer, F.ext_zero((v,))), limb_vars))
     return shapes
 
 
-def prove_zk(layer: Requant, claim: Claim, values: dict[str, np.ndarray],
-             tensors: dict[str, TensorInfo], channel, backend, zk) -> list[Claim]:
+def prove(layer: Requant, claim: Claim, values: dict[str, np.ndarray],
+          tensors: dict[str, TensorInfo], channel, backend, run=PLAIN_PROVER) -> list[Claim]:
     names, out = layer.advice, []
     q, s = values[names["q"]].reshape(-1), values[names["s"]].reshape(-1)
     x = values[layer.inputs[0]]
     if layer.mode == "relu":
-        r1, ev = zk.sumcheck(f"requant/{layer.out}/relu", channel, backend,
+        r1, ev = run.sumcheck(f"requant/{layer.out}/relu", channel, backend,
                              [backend.eq_table(claim.point), backend.table(s),
-                              backend.table(q)], None, claim.value, _zk_relu_masked(layer),
+                              backend.table(q)], None, claim.value, _relu_masked(layer),
                              [(F.ext_one(), layer.out, claim.point)])
         channel.send_ext(f"requant/{layer.out}/relu-evals", np.stack(ev[1:], axis=1))
         out += [Claim(names["s"], r1, ev[1]), Claim(names["q"], r1, ev[2])]
@@ -379,9 +279,9 @@ def prove_zk(layer: Requant, claim: Claim, values: dict[str, np.ndarray],
               backend.table(_mask(tensors[layer.inputs[0]].shape)), backend.table(q),
               backend.table(_recomposed(layer, limbs, "r")), backend.table(s),
               backend.table(_recomposed(layer, limbs, "d"))]
-    r2, ev = zk.sumcheck(f"requant/{layer.out}/constraints", channel, backend, tables,
+    r2, ev = run.sumcheck(f"requant/{layer.out}/constraints", channel, backend, tables,
                          _constraint_terms(layer, beta), F.ext_zero(),
-                         _zk_constraint_masked(layer), [])
+                         _constraint_masked(layer), [])
     channel.send_ext(f"requant/{layer.out}/constraint-evals", np.stack(
         [ev[1], ev[3], ev[4], ev[5], ev[6]], axis=1))
     out += [Claim(layer.inputs[0], r2, ev[1]), Claim(names["q"], r2, ev[3]),
@@ -393,29 +293,29 @@ def prove_zk(layer: Requant, claim: Claim, values: dict[str, np.ndarray],
     gamma = channel.challenge(f"requant/{layer.out}/gamma")
     target = _combine([known[k] if k in known else _offset_value(layer, k, mask_at_r)
                        for k, _ in weights], gamma)
-    if limbs.shape[1] == 1:  # one limb column: its value at r2 is the claim
-        ea = zk.evaluate(names["limbs"], backend.evaluate(values[names["limbs"]], r2), r2)
+    if run.masked and limbs.shape[1] == 1:  # one limb column: its masked value at r2
+        ea = run.evaluate(names["limbs"], backend.evaluate(values[names["limbs"]], r2), r2)
         channel.send_ext(f"requant/{layer.out}/recompose-eval", ea)
         out.append(Claim(names["limbs"], r2, ea))
         return out
     a = backend.row_combination(limbs, backend.eq_table(r2))
-    r3, ev3 = zk.sumcheck(f"requant/{layer.out}/recompose", channel, backend,
+    r3, ev3 = run.sumcheck(f"requant/{layer.out}/recompose", channel, backend,
                           [a, _combined_weights(weights, gamma)], None, target,
-                          _zk_recompose_masked(layer, r2),
-                          _zk_recompose_outputs(layer, weights, gamma, r2))
+                          _recompose_masked(layer, r2),
+                          _recompose_outputs(layer, weights, gamma, r2))
     channel.send_ext(f"requant/{layer.out}/recompose-eval", ev3[0])
     out.append(Claim(names["limbs"], np.concatenate([r2, r3], axis=1), ev3[0]))
     return out
 
 
-def verify_zk(layer: Requant, claim: Claim, tensors: dict[str, TensorInfo], channel, zk
-              ) -> list[Claim]:
+def verify(layer: Requant, claim: Claim, tensors: dict[str, TensorInfo], channel,
+           run=PLAIN_VERIFIER) -> list[Claim]:
     names, out = layer.advice, []
     x_info = tensors[layer.inputs[0]]
     v = x_info.num_vars
     if layer.mode == "relu":
-        r1, final = zk.sumcheck(f"requant/{layer.out}/relu", channel, claim.value, v,
-                                zk_sumcheck.product_terms(3), _zk_relu_masked(layer),
+        r1, final = run.sumcheck(f"requant/{layer.out}/relu", channel, claim.value, v,
+                                zk_sumcheck.product_terms(3), _relu_masked(layer),
                                 [(F.ext_one(), layer.out, claim.point)])
         ev = channel.recv_ext(f"requant/{layer.out}/relu-evals", 2)
         es, eq_ = ev[:, 0].copy(), ev[:, 1].copy()
@@ -429,8 +329,8 @@ def verify_zk(layer: Requant, claim: Claim, tensors: dict[str, TensorInfo], chan
     z = channel.challenges(f"requant/{layer.out}/point", v)
     beta = channel.challenge(f"requant/{layer.out}/beta")
     terms = _constraint_terms(layer, beta)
-    r2, final = zk.sumcheck(f"requant/{layer.out}/constraints", channel, F.ext_zero(), v,
-                            terms, _zk_constraint_masked(layer), [])
+    r2, final = run.sumcheck(f"requant/{layer.out}/constraints", channel, F.ext_zero(), v,
+                            terms, _constraint_masked(layer), [])
     ev = channel.recv_ext(f"requant/{layer.out}/constraint-evals", 5)
     ex, eq_, er, es, ed = (ev[:, k].copy() for k in range(5))
     mask_at_r = T.mask_eval(x_info.shape, r2)
@@ -449,16 +349,16 @@ def verify_zk(layer: Requant, claim: Claim, tensors: dict[str, TensorInfo], chan
     gamma = channel.challenge(f"requant/{layer.out}/gamma")
     target = _combine([known[k] if k in known else _offset_value(layer, k, mask_at_r)
                        for k, _ in weights], gamma)
-    if limb_vars == 0:  # one limb column: D' = w limbs' at r2
+    if run.masked and limb_vars == 0:  # one limb column: D' = w limbs' at r2
         ea = channel.recv_ext(f"requant/{layer.out}/recompose-eval")
         weights_at = _combine([T.evaluate(w, r2[:, :0]) for _, w in weights], gamma)
         if not F.ext_eq(target, F.ext_mul(ea, weights_at)):
             raise SumcheckFailed(f"requant layer {layer.out!r} (limb recomposition)")
         out.append(Claim(names["limbs"], r2, ea))
         return out
-    r3, final = zk.sumcheck(f"requant/{layer.out}/recompose", channel, target, limb_vars,
-                            zk_sumcheck.product_terms(2), _zk_recompose_masked(layer, r2),
-                            _zk_recompose_outputs(layer, weights, gamma, r2))
+    r3, final = run.sumcheck(f"requant/{layer.out}/recompose", channel, target, limb_vars,
+                            zk_sumcheck.product_terms(2), _recompose_masked(layer, r2),
+                            _recompose_outputs(layer, weights, gamma, r2))
     ea = channel.recv_ext(f"requant/{layer.out}/recompose-eval")
     weights_at = _combine([T.evaluate(w, r3) for _, w in weights], gamma)
     if not sumcheck.check_final(final, [ea, weights_at]):

@@ -1,5 +1,6 @@
 """Multiplication by a nonzero integer constant: Z~(z) = c X~(z), so the claim on X is c^-1
-times the claim on Z. Nothing is sent."""
+times the claim on Z. Nothing is sent; a zero-knowledge proof (``run``) changes nothing: the
+output's mask is c times the input's (masks.py)."""
 
 from __future__ import annotations
 
@@ -16,21 +17,13 @@ def _reduce(layer: Scale, claim: Claim) -> list[Claim]:
 
 
 def prove(layer: Scale, claim: Claim, values: dict[str, np.ndarray], tensors, channel,
-          backend) -> list[Claim]:
+          backend, run=None) -> list[Claim]:
     return _reduce(layer, claim)
 
 
-def verify(layer: Scale, claim: Claim, tensors, channel) -> list[Claim]:
+def verify(layer: Scale, claim: Claim, tensors, channel, run=None) -> list[Claim]:
     return _reduce(layer, claim)
 
 
 def zk_shapes(layer, tensors, plan) -> list:
     return []
-
-
-def prove_zk(layer: Scale, claim: Claim, values, tensors, channel, backend, zk) -> list[Claim]:
-    return _reduce(layer, claim)
-
-
-def verify_zk(layer: Scale, claim: Claim, tensors, channel, zk) -> list[Claim]:
-    return _reduce(layer, claim)
