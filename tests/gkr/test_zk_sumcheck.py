@@ -18,24 +18,13 @@ from provers.gkr import zk_sumcheck as Z
 from provers.gkr.sumcheck import SumcheckError
 from provers.gkr.transcript import Transcript
 from tests.gkr import modp
+from tests.gkr.test_sumcheck import _terms_sum as _sum  # the sum over the cube, directly
 
 DOMAIN = "test-zk-sumcheck"
 
 
 def _tables(kinds: str, v: int, rng) -> list[np.ndarray]:
     return [F.ext_random(rng, (1 << v,)) if k == "e" else F.random(rng, (1 << v,)) for k in kinds]
-
-
-def _sum(tables, terms) -> np.ndarray:
-    """sum over the cube of sum_t c_t prod_{j in t} T_j, directly."""
-    total = F.ext_zero()
-    for coeff, idx in terms:
-        prod = F.ext_one((tables[0].shape[-1],))
-        for j in idx:
-            t = tables[j]
-            prod = F.ext_mul(prod, t) if t.ndim == 2 else F.ext_mul_base(prod, t)
-        total = F.ext_add(total, F.ext_mul(coeff, F.ext_sum_all(prod)))
-    return total
 
 
 def _z(point: np.ndarray) -> np.ndarray:
